@@ -1,0 +1,64 @@
+"""Typed errors of the library.
+
+Every media failure carries a short machine-readable ``status`` that flows record in a
+results row instead of crashing a run.
+"""
+
+from __future__ import annotations
+
+
+class DiffFakeError(Exception):
+    """Base class of every error raised by difffake_core."""
+
+
+class MediaError(DiffFakeError):
+    """A media file cannot be used. ``status`` names the reason in results tables."""
+
+    status = "error"
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message if path is None else f"{path}: {message}")
+        self.path = path
+
+
+class EmptyFileError(MediaError):
+    status = "empty_file"
+
+
+class NotAVideoError(MediaError):
+    """The file opened but holds no video stream (text, image, audio-only...)."""
+
+    status = "not_a_video"
+
+
+class CorruptVideoError(MediaError):
+    """The container or stream is damaged or truncated so frames cannot be decoded."""
+
+    status = "corrupt"
+
+
+class TooFewFramesError(MediaError):
+    status = "too_few_frames"
+
+
+class DecodeTimeoutError(MediaError):
+    status = "timeout"
+
+
+class FileTooLargeError(MediaError):
+    status = "too_large"
+
+
+class ModelAssetError(DiffFakeError):
+    """A model asset is missing, cannot be downloaded, or fails its checksum."""
+
+
+class UnknownNameError(DiffFakeError, KeyError):
+    """A registry lookup failed. The message lists the valid names."""
+
+    def __init__(self, kind: str, name: str, valid: list[str] | tuple[str, ...]) -> None:
+        self.kind, self.name, self.valid = kind, name, sorted(valid)
+        super().__init__(f"Unknown {kind} {name!r}; valid names: {', '.join(self.valid)}")
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return self.args[0]

@@ -1,0 +1,1 @@
+"""Self-blended pseudo-deepfakes (SBI) made from real face crops."""
