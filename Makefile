@@ -1,0 +1,45 @@
+# difffake: one command sets up and runs the demo, one sets up and runs the tests.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test test-all lint format bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=23.2"
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip check
+	$(PY) -c "import cv2, decord, mediapipe, torch, timm, prefect; print('environment ok: cv2', cv2.__version__, 'torch', torch.__version__)"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## The main job on the embedded default: builds a demo corpus, retrains, scores, evaluates.
+demo: setup
+	$(PY) -m flows.demo
+
+## The default test suite (slow tests excluded), then lint.
+test: setup
+	$(PY) -m pytest -q
+	$(MAKE) lint
+
+## Everything, slow tests included (training to the AUC target, resume-after-kill, ...).
+test-all: setup
+	$(PY) -m pytest -q -m "slow or not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .difffake demo_out

@@ -1,0 +1,359 @@
+"""Named, versioned, immutable datasets: Parquet parts (or artifact files) plus a manifest.
+
+Layout under the storage root (a local folder or an fsspec URL such as ``s3://bucket/difffake``)::
+
+    {name}/{version}/manifest.json      # written last: a version exists only once it is there
+    {name}/{version}/part-00000.parquet
+    {name}/.staging-{uuid}/             # in-progress writes, never listed
+    _work/{stage}/{key}/{item}.parquet  # per-item results of interrupted runs (see WorkArea)
+
+Versions sort by creation time; ``latest`` is the newest published one. A version's manifest
+records its schema, row count, bytes, parents (name -> version), parameters, code version and a
+fingerprint of its inputs, so an up-to-date dataset can be found and reused instead of rebuilt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import posixpath
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from data_catalog.errors import DatasetError, DatasetNotFoundError, VersionNotFoundError
+from data_catalog.schemas import LAYERS, conform, kind_of, schema_for, schema_to_json
+from data_catalog.versioning import code_version
+
+MANIFEST = "manifest.json"
+DEFAULT_ROOT_ENV = "DIFFFAKE_CATALOG"
+
+
+def default_root() -> str:
+    return os.environ.get(DEFAULT_ROOT_ENV) or os.path.join(os.getcwd(), ".difffake", "catalog")
+
+
+def fingerprint(*parts: Any) -> str:
+    """Stable sha256 of JSON-serialisable parts (dict keys sorted)."""
+    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class Manifest:
+    name: str
+    version: str
+    kind: str
+    layer: str
+    schema: list[dict[str, str]]
+    row_count: int
+    bytes: int
+    files: list[str]
+    parents: dict[str, str]
+    parameters: dict[str, Any]
+    code_version: str
+    created_at: str
+    fingerprint: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, indent=2, sort_keys=True, default=str)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if k in data})
+
+
+class Catalog:
+    """A dataset catalog rooted at a local path or fsspec URL."""
+
+    def __init__(self, root: str | os.PathLike | None = None) -> None:
+        self.root_url = str(root) if root is not None else default_root()
+        self.fs, self.root = fsspec.core.url_to_fs(self.root_url)
+        self.local = "file" in (
+            self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        )
+        self.fs.makedirs(self.root, exist_ok=True)
+
+    # -- paths ----------------------------------------------------------------------------
+    def _path(self, *parts: str) -> str:
+        return posixpath.join(self.root, *parts)
+
+    def version_path(self, name: str, version: str) -> str:
+        return self._path(name, version)
+
+    # -- listing ----------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        if not self.fs.exists(self.root):
+            return []
+        out = []
+        for entry in self.fs.ls(self.root, detail=False):
+            base = posixpath.basename(entry.rstrip("/"))
+            if base.startswith(("_", ".")):
+                continue
+            if self.versions(base):
+                out.append(base)
+        return sorted(out)
+
+    def versions(self, name: str) -> list[str]:
+        """Published versions of ``name``, oldest first."""
+        path = self._path(name)
+        if not self.fs.exists(path):
+            return []
+        found = []
+        for entry in self.fs.ls(path, detail=False):
+            base = posixpath.basename(entry.rstrip("/"))
+            if base.startswith(".") or not self.fs.exists(posixpath.join(entry, MANIFEST)):
+                continue
+            found.append(base)
+        return sorted(found)
+
+    def resolve(self, name: str, version: str | None = "latest") -> str:
+        versions = self.versions(name)
+        if not versions:
+            known = ", ".join(self.names()) or "none"
+            raise DatasetNotFoundError(f"dataset {name!r} not found (known datasets: {known})")
+        if version in (None, "latest"):
+            return versions[-1]
+        matches = [v for v in versions if v == version or v.startswith(version)]
+        if len(matches) != 1:
+            raise VersionNotFoundError(
+                f"dataset {name!r} has no unique version {version!r} "
+                f"(versions: {', '.join(versions[-5:])})"
+            )
+        return matches[0]
+
+    def manifest(self, name: str, version: str | None = "latest") -> Manifest:
+        version = self.resolve(name, version)
+        with self.fs.open(self._path(name, version, MANIFEST), "r") as f:
+            return Manifest.from_json(f.read())
+
+    def find(self, name: str, fp: str) -> Manifest | None:
+        """The newest version of ``name`` whose fingerprint is ``fp`` (an up-to-date dataset)."""
+        for version in reversed(self.versions(name)):
+            m = self.manifest(name, version)
+            if m.fingerprint == fp:
+                return m
+        return None
+
+    # -- reading ----------------------------------------------------------------------------
+    def files(self, name: str, version: str | None = "latest") -> list[str]:
+        m = self.manifest(name, version)
+        return [self._path(name, m.version, f) for f in m.files]
+
+    def read_table(
+        self, name: str, version: str | None = "latest", columns: list[str] | None = None
+    ) -> pa.Table:
+        m = self.manifest(name, version)
+        if m.kind != "table":
+            raise DatasetError(f"dataset {name!r} is an artifact, not a table")
+        paths = [self._path(name, m.version, f) for f in m.files]
+        schema = pa.schema([])
+        if not paths:
+            expected = schema_for(name)
+            schema = expected if expected is not None else schema
+            table = schema.empty_table()
+            return table.select(columns) if columns else table
+        try:
+            tables = [pq.read_table(p, columns=columns, filesystem=self.fs) for p in paths]
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise DatasetError(f"dataset {name}@{m.version}: cannot read parts: {exc}") from exc
+        return pa.concat_tables(tables)
+
+    def read_pandas(self, name: str, version: str | None = "latest", columns=None):
+        return self.read_table(name, version, columns).to_pandas()
+
+    def iter_batches(
+        self, name: str, version: str | None = "latest", columns=None, batch_size: int = 256
+    ) -> Iterator[pa.RecordBatch]:
+        for path in self.files(name, version):
+            with self.fs.open(path, "rb") as f:
+                yield from pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=columns)
+
+    def artifact_path(self, name: str, version: str | None = "latest") -> str:
+        """Folder holding an artifact dataset's files (local catalogs only)."""
+        m = self.manifest(name, version)
+        return self._path(name, m.version)
+
+    def lineage(self, name: str, version: str | None = "latest", depth: int = 8) -> dict:
+        """Nested ``{"name", "version", "parents": [...]}`` tree of a dataset's inputs."""
+        m = self.manifest(name, version)
+        node: dict[str, Any] = {"name": name, "version": m.version, "parents": []}
+        if depth > 0:
+            for pname, pversion in sorted(m.parents.items()):
+                try:
+                    node["parents"].append(self.lineage(pname, pversion, depth - 1))
+                except (DatasetNotFoundError, VersionNotFoundError):
+                    node["parents"].append({"name": pname, "version": pversion, "missing": True})
+        return node
+
+    # -- writing ----------------------------------------------------------------------------
+    @contextmanager
+    def writer(
+        self,
+        name: str,
+        *,
+        parents: dict[str, str] | None = None,
+        parameters: dict[str, Any] | None = None,
+        fingerprint_: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Iterator[DatasetWriter]:
+        """Write a new version; it becomes visible only when the block exits cleanly."""
+        w = DatasetWriter(self, name, parents or {}, parameters or {}, fingerprint_, metadata)
+        try:
+            yield w
+        except BaseException:
+            w.abort()
+            raise
+        w.commit()
+
+    def write_table(self, name: str, table: pa.Table, **kwargs: Any) -> Manifest:
+        with self.writer(name, **kwargs) as w:
+            w.write(table)
+        return w.manifest
+
+    def work_area(self, stage: str, key: str) -> WorkArea:
+        return WorkArea(self, stage, key)
+
+
+def _new_version(fp: str) -> str:
+    now = dt.datetime.now(dt.UTC)
+    return now.strftime("%Y%m%dT%H%M%S.%fZ") + "-" + fp[:8]
+
+
+class DatasetWriter:
+    """Collects parts in a staging folder and publishes them atomically."""
+
+    def __init__(self, catalog, name, parents, parameters, fp, metadata) -> None:
+        self.catalog, self.name = catalog, name
+        self.parents, self.parameters = dict(parents), dict(parameters)
+        self.schema = schema_for(name)
+        self.kind = "table" if self.schema is not None else "artifact"
+        self.fp = fp or fingerprint(name, parents, parameters)
+        self.metadata = dict(metadata or {})
+        self.staging = catalog._path(name, f".staging-{uuid.uuid4().hex}")
+        catalog.fs.makedirs(self.staging, exist_ok=True)
+        self.files: list[str] = []
+        self.rows = 0
+        self.manifest: Manifest | None = None
+
+    def _next_part(self) -> str:
+        return f"part-{len(self.files):05d}.parquet"
+
+    def write(self, table: pa.Table) -> None:
+        """Append a Parquet part, checked against the dataset's schema."""
+        if self.schema is None:
+            raise DatasetError(f"dataset {self.name!r} is an artifact; use add_file")
+        table = conform(table, self.schema, self.name)
+        part = self._next_part()
+        pq.write_table(table, posixpath.join(self.staging, part), filesystem=self.catalog.fs)
+        self.files.append(part)
+        self.rows += table.num_rows
+
+    def add_parquet_file(self, path: str) -> None:
+        """Add an existing Parquet file as a part (its schema is checked)."""
+        table = pq.read_table(path)
+        self.write(table)
+
+    def add_file(self, src: str | os.PathLike, relpath: str | None = None) -> None:
+        """Add a file to an artifact dataset."""
+        relpath = relpath or os.path.basename(src)
+        self.catalog.fs.put_file(str(src), posixpath.join(self.staging, relpath))
+        self.files.append(relpath)
+
+    def write_bytes(self, relpath: str, data: bytes) -> None:
+        with self.catalog.fs.open(posixpath.join(self.staging, relpath), "wb") as f:
+            f.write(data)
+        self.files.append(relpath)
+
+    def abort(self) -> None:
+        if self.catalog.fs.exists(self.staging):
+            self.catalog.fs.rm(self.staging, recursive=True)
+
+    def commit(self) -> Manifest:
+        fs = self.catalog.fs
+        version = _new_version(self.fp)
+        size = sum(fs.size(posixpath.join(self.staging, f)) for f in self.files)
+        kind = kind_of(self.name)
+        self.manifest = Manifest(
+            name=self.name,
+            version=version,
+            kind=self.kind,
+            layer=LAYERS.get(kind, "intermediate"),
+            schema=schema_to_json(self.schema) if self.schema is not None else [],
+            row_count=self.rows,
+            bytes=int(size),
+            files=list(self.files),
+            parents=self.parents,
+            parameters=self.parameters,
+            code_version=code_version(),
+            created_at=dt.datetime.now(dt.UTC).isoformat(),
+            fingerprint=self.fp,
+            metadata=self.metadata,
+        )
+        final = self.catalog._path(self.name, version)
+        if self.catalog.local:
+            # Manifest inside staging, then one atomic rename publishes the whole version.
+            with open(posixpath.join(self.staging, MANIFEST), "w") as f:
+                f.write(self.manifest.to_json())
+            os.rename(self.staging, final)
+        else:
+            # Object stores have no atomic rename: copy, then write the manifest last.
+            fs.mv(self.staging, final, recursive=True)
+            with fs.open(posixpath.join(final, MANIFEST), "w") as f:
+                f.write(self.manifest.to_json())
+        return self.manifest
+
+
+class WorkArea:
+    """Per-item results of a stage, so an interrupted run resumes without redoing work.
+
+    ``key`` fingerprints the stage's parameters and code version: changing either starts a
+    fresh area. Each item (a video, identified by its content hash) is one Parquet file per
+    table, written to a temporary name and renamed, so a crash never leaves a half item.
+    """
+
+    def __init__(self, catalog: Catalog, stage: str, key: str) -> None:
+        self.catalog, self.stage, self.key = catalog, stage, key
+        self.path = catalog._path("_work", stage, key)
+        catalog.fs.makedirs(self.path, exist_ok=True)
+
+    def _item(self, item: str, table: str) -> str:
+        return posixpath.join(self.path, f"{item}.{table}.parquet")
+
+    def has(self, item: str, tables: Iterable[str]) -> bool:
+        return all(self.catalog.fs.exists(self._item(item, t)) for t in tables)
+
+    def put(self, item: str, tables: dict[str, pa.Table]) -> None:
+        """Store all tables of one item; the ``done`` marker table is written last."""
+        fs = self.catalog.fs
+        for tname, table in tables.items():
+            final = self._item(item, tname)
+            tmp = final + f".tmp-{uuid.uuid4().hex}"
+            pq.write_table(table, tmp, filesystem=fs)
+            if self.catalog.local:
+                os.replace(tmp, final)
+            else:
+                fs.mv(tmp, final)
+
+    def get(self, item: str, table: str) -> pa.Table:
+        return pq.read_table(self._item(item, table), filesystem=self.catalog.fs)
+
+    def path_of(self, item: str, table: str) -> str:
+        return self._item(item, table)
+
+    def clear(self) -> None:
+        if self.catalog.local:
+            shutil.rmtree(self.path, ignore_errors=True)
+        else:
+            self.catalog.fs.rm(self.path, recursive=True)

@@ -1,0 +1,322 @@
+"""Video probing and frame sampling.
+
+decord decodes by default; PyAV is the fallback for containers decord cannot open (WebM/VP9,
+some MKV) and gives the same frames. Every failure is a typed :class:`MediaError` whose
+``status`` a flow records in a results row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from difffake_core.errors import (
+    CorruptVideoError,
+    DecodeTimeoutError,
+    EmptyFileError,
+    FileTooLargeError,
+    MediaError,
+    NotAVideoError,
+    TooFewFramesError,
+)
+
+# Leading bytes of containers we know are video; a file that starts like one but fails to
+# open is "corrupt", anything else that fails is "not_a_video".
+_VIDEO_MAGIC: tuple[tuple[int, bytes], ...] = (
+    (4, b"ftyp"),  # MP4 / MOV / M4V / 3GP
+    (4, b"moov"),
+    (4, b"mdat"),
+    (4, b"free"),
+    (4, b"wide"),
+    (0, b"\x1a\x45\xdf\xa3"),  # Matroska / WebM (EBML)
+    (0, b"RIFF"),  # AVI
+    (0, b"FLV"),
+    (0, b"\x00\x00\x01\xba"),  # MPEG-PS
+    (0, b"\x47"),  # MPEG-TS sync byte
+    (0, b"\x30\x26\xb2\x75"),  # ASF / WMV
+    (0, b"OggS"),
+)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """Stream metadata of one video file."""
+
+    path: str
+    size_bytes: int
+    frame_count: int
+    fps: float
+    duration_s: float
+    width: int
+    height: int
+    codec: str
+
+
+@dataclass
+class SampledFrames:
+    """Frames sampled from one video.
+
+    ``frames`` shape: ``(N, H, W, 3)`` uint8 RGB. ``indices`` and ``timestamps_s`` shape ``(N,)``.
+    """
+
+    frames: np.ndarray
+    indices: np.ndarray
+    timestamps_s: np.ndarray
+    info: VideoInfo
+    backend: str
+    decode_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Content hash of a file (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sample_indices(frame_count: int, n: int) -> np.ndarray:
+    """``n`` evenly spaced frame indices over ``[0, frame_count)``, first and last included.
+
+    Returns fewer than ``n`` (all frames) when the video is shorter. Shape ``(min(n, count),)``.
+    """
+    if frame_count <= 0 or n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if n >= frame_count:
+        return np.arange(frame_count, dtype=np.int64)
+    return np.unique(np.round(np.linspace(0, frame_count - 1, n)).astype(np.int64))
+
+
+def _looks_like_video(path: str) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(16)
+    return any(head[off : off + len(magic)] == magic for off, magic in _VIDEO_MAGIC)
+
+
+def _check_file(path: str, max_bytes: int | None) -> int:
+    if not os.path.isfile(path):
+        raise NotAVideoError("not a regular file", path)
+    size = os.path.getsize(path)
+    if size == 0:
+        raise EmptyFileError("file is empty (0 bytes)", path)
+    if max_bytes is not None and size > max_bytes:
+        raise FileTooLargeError(f"file is {size} bytes, limit is {max_bytes}", path)
+    return size
+
+
+def probe_video(path: str | os.PathLike, max_bytes: int | None = None) -> VideoInfo:
+    """Read stream metadata with PyAV without decoding frames.
+
+    Raises:
+        EmptyFileError, FileTooLargeError, NotAVideoError, CorruptVideoError.
+    """
+    import av
+
+    path = str(path)
+    size = _check_file(path, max_bytes)
+    try:
+        container = av.open(path)
+    except (av.error.FFmpegError, OSError, ValueError) as exc:
+        if _looks_like_video(path):
+            raise CorruptVideoError(f"container cannot be opened ({exc})", path) from exc
+        raise NotAVideoError(f"not a video container ({exc})", path) from exc
+    with container:
+        if not container.streams.video:
+            kinds = sorted({s.type for s in container.streams}) or ["none"]
+            raise NotAVideoError(f"no video stream (streams: {', '.join(kinds)})", path)
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        fps = float(stream.average_rate or stream.guessed_rate or 0.0)
+        duration = 0.0
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / 1_000_000
+        frame_count = int(stream.frames or 0)
+        if frame_count == 0 and fps > 0 and duration > 0:
+            frame_count = int(round(duration * fps))
+        if not duration and fps > 0:
+            duration = frame_count / fps
+        return VideoInfo(
+            path=path,
+            size_bytes=size,
+            frame_count=frame_count,
+            fps=fps,
+            duration_s=duration,
+            width=int(ctx.width or 0),
+            height=int(ctx.height or 0),
+            codec=str(ctx.name or "unknown"),
+        )
+
+
+class _Deadline:
+    def __init__(self, seconds: float | None, path: str) -> None:
+        self.end = None if seconds is None else time.monotonic() + seconds
+        self.seconds, self.path = seconds, path
+
+    def check(self) -> None:
+        if self.end is not None and time.monotonic() > self.end:
+            raise DecodeTimeoutError(f"decoding took longer than {self.seconds} s", self.path)
+
+
+def _read_decord(path: str, wanted: np.ndarray, deadline: _Deadline, chunk: int = 8):
+    import decord
+
+    try:
+        vr = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
+    except (RuntimeError, decord.DECORDError) as exc:
+        raise CorruptVideoError(f"decord cannot open the file ({exc})", path) from exc
+    count = len(vr)
+    idx = wanted[wanted < count]
+    frames, stamps = [], []
+    try:
+        for start in range(0, len(idx), chunk):
+            deadline.check()
+            part = idx[start : start + chunk].tolist()
+            frames.append(vr.get_batch(part).asnumpy())
+            stamps.append(vr.get_frame_timestamp(part)[:, 0])
+    except (RuntimeError, decord.DECORDError) as exc:
+        raise CorruptVideoError(f"decoding failed ({exc})", path) from exc
+    if not frames:
+        return np.zeros((0, 0, 0, 3), np.uint8), idx, np.zeros(0), count
+    return np.concatenate(frames), idx, np.concatenate(stamps).astype(np.float64), count
+
+
+def _read_pyav(path: str, wanted: np.ndarray, deadline: _Deadline):
+    """Decode sequentially and keep the wanted frame positions (robust for any container)."""
+    import av
+
+    want = set(int(i) for i in wanted)
+    last = int(wanted.max()) if len(wanted) else -1
+    frames, idx, stamps = [], [], []
+    try:
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for pos, frame in enumerate(container.decode(stream)):
+                if pos % 16 == 0:
+                    deadline.check()
+                if pos in want:
+                    frames.append(frame.to_ndarray(format="rgb24"))
+                    idx.append(pos)
+                    t = frame.time if frame.time is not None else 0.0
+                    stamps.append(float(t))
+                if pos >= last:
+                    break
+    except av.error.FFmpegError as exc:
+        if not frames:
+            raise CorruptVideoError(f"decoding failed ({exc})", path) from exc
+    if not frames:
+        return np.zeros((0, 0, 0, 3), np.uint8), np.zeros(0, np.int64), np.zeros(0)
+    return np.stack(frames), np.asarray(idx, np.int64), np.asarray(stamps)
+
+
+def read_frames(
+    path: str | os.PathLike,
+    n_frames: int = 32,
+    *,
+    min_frames: int = 2,
+    time_limit_s: float | None = 120.0,
+    max_bytes: int | None = None,
+    backend: str = "auto",
+) -> SampledFrames:
+    """Decode ``n_frames`` evenly spaced frames of a video.
+
+    Args:
+        path: video file.
+        n_frames: frames to sample (all frames when the video has fewer).
+        min_frames: fewer decodable frames than this raises :class:`TooFewFramesError`.
+        time_limit_s: wall-clock limit for probing + decoding; ``None`` disables it.
+        max_bytes: refuse larger files with :class:`FileTooLargeError`.
+        backend: ``"auto"`` (decord, then PyAV), ``"decord"`` or ``"pyav"``.
+
+    Returns:
+        :class:`SampledFrames` with the exact frame indices and timestamps decoded.
+    """
+    if backend not in ("auto", "decord", "pyav"):
+        raise ValueError(f"backend must be 'auto', 'decord' or 'pyav', got {backend!r}")
+    path = str(path)
+    t0 = time.perf_counter()
+    deadline = _Deadline(time_limit_s, path)
+    info = probe_video(path, max_bytes=max_bytes)
+    warnings: list[str] = []
+    frames = idx = stamps = None
+    used = backend
+    if backend in ("auto", "decord"):
+        try:
+            wanted = sample_indices(info.frame_count, n_frames)
+            frames, idx, stamps, count = _read_decord(path, wanted, deadline)
+            if count != info.frame_count and count > 0:
+                # decord's index is authoritative for the frames it can serve.
+                info = _with_count(info, count)
+                wanted = sample_indices(count, n_frames)
+                if not np.array_equal(wanted, idx):
+                    frames, idx, stamps, _ = _read_decord(path, wanted, deadline)
+            used = "decord"
+        except CorruptVideoError as exc:
+            if backend == "decord":
+                raise
+            warnings.append(f"decord failed, used PyAV: {exc}")
+            frames = None
+    if frames is None:
+        count = info.frame_count if info.frame_count > 0 else _count_frames(path, deadline)
+        info = _with_count(info, count)
+        frames, idx, stamps = _read_pyav(path, sample_indices(count, n_frames), deadline)
+        used = "pyav"
+    if len(idx) < min_frames:
+        raise TooFewFramesError(
+            f"{len(idx)} decodable frame(s), at least {min_frames} needed", path
+        )
+    return SampledFrames(
+        frames=frames,
+        indices=np.asarray(idx, np.int64),
+        timestamps_s=np.asarray(stamps, np.float64),
+        info=info,
+        backend=used,
+        decode_seconds=time.perf_counter() - t0,
+        warnings=warnings,
+    )
+
+
+def _with_count(info: VideoInfo, count: int) -> VideoInfo:
+    d = dict(info.__dict__)
+    d["frame_count"] = count
+    if info.fps > 0:
+        d["duration_s"] = count / info.fps
+    return VideoInfo(**d)
+
+
+def _count_frames(path: str, deadline: _Deadline) -> int:
+    import av
+
+    n = 0
+    with av.open(path) as container:
+        for packet in container.demux(container.streams.video[0]):
+            if packet.size:
+                n += 1
+            if n % 256 == 0:
+                deadline.check()
+    return n
+
+
+def media_status(exc: BaseException) -> str:
+    """The results-table status of an exception raised while reading media."""
+    return exc.status if isinstance(exc, MediaError) else "error"
+
+
+__all__ = [
+    "SampledFrames",
+    "VideoInfo",
+    "file_sha256",
+    "media_status",
+    "probe_video",
+    "read_frames",
+    "sample_indices",
+]
+

@@ -1,0 +1,16 @@
+"""Defaults for running Prefect locally without a server: set before prefect is imported.
+
+Users with a Prefect server or Cloud set ``PREFECT_API_URL`` and these are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The ephemeral API server takes ~10 s to start on a small machine; the default is too short.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ info logs
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
