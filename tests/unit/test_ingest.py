@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from difffake_core.faces.analyzer import FaceAnalyzer
+from difffake_core.faces.crop import decode_crop
+from difffake_core.ingest import IngestParams, process_video
+
+
+@pytest.fixture(scope="module")
+def analyzer(face_model):
+    with FaceAnalyzer(face_model) as a:
+        yield a
+
+
+def test_talking_head_yields_a_crop_per_sampled_frame(media, analyzer):
+    params = IngestParams(n_frames=10, crop_size=128)
+    vf = process_video(str(media["talking_head"]), params, analyzer)
+    assert vf.status == "ok" and vf.error is None and vf.backend == "decord"
+    assert vf.frames_sampled == 10 and vf.frames_with_face == 10
+    for row in vf.rows:
+        img = decode_crop(row.crop)
+        assert img.shape == (128, 128, 3)
+        pts = np.asarray(row.landmarks).reshape(68, 2)
+        assert pts.min() >= 0 and pts.max() <= 128  # the 1.3x box holds the whole face
+        x0, y0, x1, y1 = row.bbox
+        assert x1 - x0 == pytest.approx(y1 - y0)  # square
+        assert row.faces_seen == 1 and 0.1 < row.face_height_frac < 0.9
+        assert row.confidence > 0.5
+
+
+def test_faceless_video_is_a_status_not_an_error(media, analyzer):
+    vf = process_video(str(media["faceless"]), IngestParams(n_frames=6), analyzer)
+    assert vf.status == "no_face" and "no face" in vf.error
+    assert vf.frames_sampled == 6 and all(r.status == "no_face" for r in vf.rows)
+    assert all(r.crop == b"" for r in vf.rows)
+
+
+@pytest.mark.parametrize(
+    "key,status",
+    [
+        ("empty_file", "empty_file"),
+        ("corrupt_truncated", "corrupt"),
+        ("corrupt_garbage", "corrupt"),
+        ("not_a_video", "not_a_video"),
+        ("audio_only", "not_a_video"),
+        ("too_few_frames", "too_few_frames"),
+    ],
+)
+def test_bad_files_become_statuses(media, analyzer, key, status):
+    vf = process_video(str(media[key]), IngestParams(n_frames=8), analyzer)
+    assert vf.status == status and vf.error and vf.rows == []
+
+
+def test_size_limit_is_a_status(media, analyzer):
+    vf = process_video(str(media["talking_head"]), IngestParams(max_bytes=10), analyzer)
+    assert vf.status == "too_large" and "limit" in vf.error
