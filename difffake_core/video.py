@@ -199,13 +199,16 @@ def _read_pyav(path: str, wanted: np.ndarray, deadline: _Deadline):
         with av.open(path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            start = 0.0
+            if stream.start_time is not None and stream.time_base is not None:
+                start = float(stream.start_time * stream.time_base)
             for pos, frame in enumerate(container.decode(stream)):
                 if pos % 16 == 0:
                     deadline.check()
                 if pos in want:
                     frames.append(frame.to_ndarray(format="rgb24"))
                     idx.append(pos)
-                    t = frame.time if frame.time is not None else 0.0
+                    t = frame.time - start if frame.time is not None else pos / fps_of(stream)
                     stamps.append(float(t))
                 if pos >= last:
                     break
@@ -215,6 +218,11 @@ def _read_pyav(path: str, wanted: np.ndarray, deadline: _Deadline):
     if not frames:
         return np.zeros((0, 0, 0, 3), np.uint8), np.zeros(0, np.int64), np.zeros(0)
     return np.stack(frames), np.asarray(idx, np.int64), np.asarray(stamps)
+
+
+def fps_of(stream) -> float:
+    rate = stream.average_rate or stream.guessed_rate
+    return float(rate) if rate else 25.0
 
 
 def read_frames(

@@ -62,6 +62,8 @@ def media(tmp_path_factory) -> dict[str, Path]:
     out = {
         "talking_head": write_video(folder / "talking_head.mp4", head, crf=28),
         "webm": write_video(folder / "talking_head.webm", head[:20], codec="libvpx-vp9"),
+        # MPEG-TS (broadcast archives): decord cannot decode it, PyAV takes over.
+        "mpegts": write_video(folder / "talking_head.ts", head[:20]),
         "faceless": write_video(folder / "faceless.mp4", moving_frames(faceless(), 20, seed=1)),
     }
     out.update(make_bad_files(folder / "bad", out["talking_head"]))

@@ -11,15 +11,41 @@ One :class:`FaceAnalyzer` is not thread-safe: use one per thread.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import sys
+import threading
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from difffake_core.faces.assets import resolve_face_model
 from difffake_core.faces.layout68 import to_68
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def quiet_native_stderr(enabled: bool = True) -> Iterator[None]:
+    """Silence the C++ logs MediaPipe/LiteRT print on file descriptor 2 while graphs start."""
+    if not enabled:
+        yield
+        return
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
 
 @dataclass
@@ -81,7 +107,7 @@ class FaceAnalyzer:
         max_faces: most faces returned per frame (largest first).
         min_detection_confidence: detector score threshold.
         region_scale: side of the landmarker's region relative to the detector box.
-        num_threads: unused by MediaPipe's Python API; kept for future delegates.
+        quiet: hide MediaPipe's native start-up logs.
     """
 
     def __init__(
@@ -90,6 +116,7 @@ class FaceAnalyzer:
         max_faces: int = 5,
         min_detection_confidence: float = 0.5,
         region_scale: float = 2.0,
+        quiet: bool = True,
     ) -> None:
         from mediapipe.tasks.python import BaseOptions, vision
 
@@ -97,12 +124,17 @@ class FaceAnalyzer:
         self.max_faces = max_faces
         self.min_detection_confidence = min_detection_confidence
         self.region_scale = region_scale
+        self.quiet = quiet
         with zipfile.ZipFile(self.model_path) as z:
             detector_bytes = z.read("face_detector.tflite")
+        with quiet_native_stderr(quiet):
+            self._create(vision, BaseOptions, detector_bytes, min_detection_confidence)
+
+    def _create(self, vision, BaseOptions, detector_bytes: bytes, min_conf: float) -> None:
         self._detector = vision.FaceDetector.create_from_options(
             vision.FaceDetectorOptions(
                 base_options=BaseOptions(model_asset_buffer=detector_bytes),
-                min_detection_confidence=min_detection_confidence,
+                min_detection_confidence=min_conf,
             )
         )
         self._landmarker = vision.FaceLandmarker.create_from_options(
@@ -115,6 +147,10 @@ class FaceAnalyzer:
                 output_facial_transformation_matrixes=True,
             )
         )
+        # The first inference allocates and logs; do it now, while logs are silenced.
+        warm = np.zeros((64, 64, 3), np.uint8)
+        self.detect(warm)
+        self.landmarks_in_region(warm, np.array([8.0, 8.0, 56.0, 56.0]), 0.0)
 
     # -- detection -------------------------------------------------------------------------
     def detect(self, frame: np.ndarray) -> list[tuple[np.ndarray, float]]:
@@ -180,9 +216,10 @@ class FaceAnalyzer:
         return faces, len(detections)
 
     def close(self) -> None:
-        for task in (getattr(self, "_detector", None), getattr(self, "_landmarker", None)):
-            if task is not None:
-                task.close()
+        with quiet_native_stderr(getattr(self, "quiet", True)):
+            for task in (getattr(self, "_detector", None), getattr(self, "_landmarker", None)):
+                if task is not None:
+                    task.close()
         self._detector = self._landmarker = None
 
     def __enter__(self) -> FaceAnalyzer:

@@ -1,1 +1,24 @@
-"""Self-blended pseudo-deepfakes (SBI) made from real face crops."""
+"""Self-blended pseudo-deepfakes (SBI) made from real face crops.
+
+``self_blend(image, landmarks, rng)`` turns one real face crop and its 68 iBUG landmarks
+into a :class:`PseudoFake`; :class:`SBIConfig` holds every probability and range;
+``region_mask`` draws the binary region masks; ``preview_sheet`` writes a contact sheet.
+"""
+
+from difffake_core.pseudofakes.blend import PseudoFake, blend_images, self_blend
+from difffake_core.pseudofakes.config import DEFAULT_REGION_WEIGHTS, MaskRegion, SBIConfig
+from difffake_core.pseudofakes.masks import DEFAULT_VARIANTS, MASK_VARIANTS, region_mask
+from difffake_core.pseudofakes.preview import preview_sheet
+
+__all__ = [
+    "DEFAULT_REGION_WEIGHTS",
+    "DEFAULT_VARIANTS",
+    "MASK_VARIANTS",
+    "MaskRegion",
+    "PseudoFake",
+    "SBIConfig",
+    "blend_images",
+    "preview_sheet",
+    "region_mask",
+    "self_blend",
+]

@@ -48,6 +48,20 @@ def test_pyav_gives_the_same_frames_as_decord(media):
     assert diff.mean() < 1.0, diff.mean()
 
 
+def test_pyav_fallback_for_streams_decord_cannot_decode(media):
+    s = read_frames(media["mpegts"], 4)
+    assert s.backend == "pyav" and any("decord failed" in w for w in s.warnings)
+    assert list(s.indices) == [0, 6, 13, 19]
+    np.testing.assert_allclose(s.timestamps_s, s.indices / 25.0, atol=1e-3)
+    ref = read_frames(media["talking_head"], 40)  # same pictures, encoded as MP4
+    def diff(idx):
+        return np.abs(s.frames.astype(int) - ref.frames[idx].astype(int)).mean()
+
+    # Same frames up to compression noise, and closer than the neighbouring frames.
+    assert diff(s.indices) < 8.0
+    assert diff(s.indices) < diff(np.minimum(s.indices + 2, 39))
+
+
 def test_webm_vp9_is_decoded(media):
     s = read_frames(media["webm"], 5)
     assert len(s.indices) == 5 and s.frames.shape[1:] == (240, 320, 3)
