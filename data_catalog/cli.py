@@ -31,7 +31,9 @@ def _printable(df: pd.DataFrame, width: int = 40) -> pd.DataFrame:
             out[col] = out[col].map(lambda b: f"<{len(b)} bytes>" if b is not None else None)
         elif isinstance(first, list | np.ndarray):
             out[col] = out[col].map(
-                lambda v: None if v is None else f"[{len(v)}: {', '.join(f'{x:.3g}' for x in v[:3])}...]"
+                lambda v: (
+                    None if v is None else f"[{len(v)}: {', '.join(f'{x:.3g}' for x in v[:3])}...]"
+                )
             )
         elif isinstance(first, str):
             out[col] = out[col].map(
@@ -169,7 +171,9 @@ def cmd_lineage(cat: Catalog, args: argparse.Namespace) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("catalog", help="inspect catalog datasets")
-    p.add_argument("--catalog", help="catalog root (default $DIFFFAKE_CATALOG or ./.difffake/catalog)")
+    p.add_argument(
+        "--catalog", help="catalog root (default $DIFFFAKE_CATALOG or ./.difffake/catalog)"
+    )
     csub = p.add_subparsers(dest="catalog_cmd", required=True)
     csub.add_parser("ls", help="list datasets").set_defaults(catalog_fn=cmd_ls)
     s = csub.add_parser("show", help="manifest, schema and lineage of NAME[@VERSION]")

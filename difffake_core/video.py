@@ -327,4 +327,3 @@ __all__ = [
     "read_frames",
     "sample_indices",
 ]
-

@@ -106,7 +106,9 @@ def _add_ingest(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", help="corpus root")
     p.add_argument("--adapter", default="folder")
     p.add_argument("--corpus", help="dataset prefix (default: folder name)")
-    p.add_argument("--catalog", help="catalog root (default $DIFFFAKE_CATALOG or ./.difffake/catalog)")
+    p.add_argument(
+        "--catalog", help="catalog root (default $DIFFFAKE_CATALOG or ./.difffake/catalog)"
+    )
     p.add_argument("--face-model", help="Face Landmarker .task (default $DIFFFAKE_FACE_MODEL)")
     p.add_argument("--frames", type=int, default=32, help="frames sampled per video")
     p.add_argument("--crop-size", type=int, default=224)
@@ -115,8 +117,244 @@ def _add_ingest(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(fn=cmd_ingest)
 
 
-# Other jobs register themselves here (name -> (adder)).
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+def cmd_train_extractor(args: argparse.Namespace) -> int:
+    from flows.train_extractor import TrainExtractorConfig, train_extractor_flow
+
+    corpus = args.corpus
+    if args.path:
+        from flows.ingest_corpus import IngestConfig, ingest_corpus
+
+        result = ingest_corpus(
+            IngestConfig(root=args.path, adapter=args.adapter, corpus=corpus, catalog=args.catalog)
+        )
+        corpus = result["corpus"]
+    if not corpus:
+        print("error: give --corpus NAME (an ingested corpus) or a PATH to ingest", file=sys.stderr)
+        return 2
+    overrides = {"epochs": args.epochs} if args.epochs else {}
+    out = train_extractor_flow(
+        TrainExtractorConfig(
+            corpus=corpus, preset=args.preset, catalog=args.catalog, overrides=overrides
+        )  # fmt: skip
+    )
+    print_table(
+        [{"metric": k, "value": v} for k, v in out.items()],
+        f"train-extractor: {corpus} ({args.preset})",
+    )
+    return 0
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train-extractor", help="train the face feature extractor (real vs SBI)")
+    p.add_argument("path", nargs="?", help="corpus to ingest first (optional)")
+    p.add_argument("--corpus", help="an ingested corpus name (catalog prefix)")
+    p.add_argument("--adapter", default="folder")
+    p.add_argument("--preset", default="cpu-small", help="cpu-small or paper")
+    p.add_argument("--epochs", type=int, help="override the preset's epochs")
+    p.add_argument("--catalog")
+    p.set_defaults(fn=cmd_train_extractor)
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    from difffake_core.detector import PairSettings
+    from difffake_core.ingest import IngestParams
+    from flows.retrain_detector import RetrainConfig, retrain_detector
+
+    config = RetrainConfig(
+        root=args.path,
+        adapter=args.adapter,
+        corpus=args.corpus,
+        catalog=args.catalog,
+        face_model=args.face_model,
+        ingest=IngestParams(n_frames=args.frames),
+        preset=args.preset,
+        pairs=PairSettings(strategy=args.pairs, op=args.op),
+        anomaly_model=args.model,
+        target_fpr=args.target_fpr,
+        runtime=args.runtime,
+        train_overrides={"epochs": args.epochs} if args.epochs else {},
+    )
+    entries = _count_entries(args.path, args.adapter)
+    with progress_bar("ingest", entries):
+        out = retrain_detector(config)
+    rows = [{"metric": k, "value": v} for k, v in out.items() if k != "versions"]
+    rows += [{"metric": f"dataset {k}", "value": v} for k, v in out["versions"].items()]
+    print_table(rows, f"retrain-detector: {out['corpus']}")
+    return 0
+
+
+def _count_entries(path: str, adapter: str) -> int | None:
+    from data_catalog.adapters import get_adapter
+
+    try:
+        return len(get_adapter(adapter, path).to_frame())
+    except Exception:  # the flow reports adapter errors properly; the bar just has no total
+        return None
+
+
+def _add_retrain(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("retrain", help="retrain the detector on real footage (retrain-detector)")
+    p.add_argument("path", help="corpus of real videos (fakes in it only feed figures)")
+    p.add_argument("--adapter", default="folder")
+    p.add_argument("--corpus")
+    p.add_argument("--catalog")
+    p.add_argument("--face-model")
+    p.add_argument("--frames", type=int, default=32)
+    p.add_argument("--preset", default="cpu-small")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--pairs", default="paper", choices=["paper", "all", "consecutive"])
+    p.add_argument("--op", default="sq_diff", choices=["sq_diff", "abs_diff", "diff", "cube_diff"])
+    p.add_argument("--model", default="gmm", help="anomaly model: gmm, pca_gmm, diag_gmm, ocsvm")
+    p.add_argument("--target-fpr", type=float, default=0.05)
+    p.add_argument("--runtime", default="auto")
+    p.set_defaults(fn=cmd_retrain)
+
+
+def score_summary(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    statuses = Counter(r["status"] for r in results)
+    verdicts = Counter(r.get("verdict") for r in results if r.get("verdict"))
+    rows = [
+        {"metric": "videos", "value": len(results)},
+        {
+            "metric": "skipped (already scored)",
+            "value": sum(bool(r.get("skipped")) for r in results),
+        },
+    ]
+    rows += [{"metric": f"status: {k}", "value": n} for k, n in sorted(statuses.items())]
+    rows += [{"metric": f"verdict: {k}", "value": n} for k, n in sorted(verdicts.items())]
+    return rows
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from flows.score_media_archive import ScoreConfig, score_media_archive
+    from tasks.score import list_media
+
+    config = ScoreConfig(
+        source=args.path,
+        adapter=args.adapter,
+        detector=args.detector,
+        archive=args.archive,
+        catalog=args.catalog,
+        out_dir=args.out,
+        runtime=args.runtime,
+        face_model=args.face_model,
+        limit=args.limit,
+    )
+    total = len(list_media(args.path, args.adapter))
+    with progress_bar(f"score {config.archive_name()}", min(total, args.limit or total)):
+        out = score_media_archive(config)
+    rows = [
+        {k: r.get(k) for k in ("video_id", "status", "fake_score", "verdict", "frames_used",
+                               "pairs_used", "tracks")}
+        for r in out["results"]
+    ]  # fmt: skip
+    for r in rows:
+        if isinstance(r["fake_score"], float):
+            r["fake_score"] = f"{r['fake_score']:.3f}"
+    print_table(rows[: args.show], f"score-media-archive: {out['archive']} ({out['detector']})")
+    print_table(score_summary(out["results"]), "summary")
+    print(f"results: {args.out}/scores.parquet, scores.csv, pair_scores.parquet")
+    return 0
+
+
+def _add_score(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="bulk-score media (score-media-archive)")
+    p.add_argument("path", help="folder, glob pattern (quoted) or CSV manifest")
+    p.add_argument("--adapter", default="folder")
+    p.add_argument("--detector", help="NAME[@VERSION] or a detector folder (default: newest)")
+    p.add_argument("--archive", help="dataset prefix for the results")
+    p.add_argument("--out", default="difffake_scores", help="folder for Parquet/CSV results")
+    p.add_argument("--runtime", default="auto", help="auto, onnx, torch, tensorrt")
+    p.add_argument("--face-model")
+    p.add_argument("--catalog")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--show", type=int, default=50, help="rows of the results table to print")
+    p.set_defaults(fn=cmd_score)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from flows.evaluate_detector import EvaluateConfig, evaluate_detector
+    from tasks.evaluate import summary_rows
+    from tasks.score import list_media
+
+    config = EvaluateConfig(
+        source=args.path, adapter=args.adapter, detector=args.detector, archive=args.archive,
+        catalog=args.catalog, out_dir=args.out, runtime=args.runtime, face_model=args.face_model,
+    )  # fmt: skip
+    with progress_bar("score", len(list_media(args.path, args.adapter))):
+        out = evaluate_detector(config)
+    print_table(summary_rows(out), f"evaluate-detector: {out['archive']} ({out['detector']})")
+    cols = ["subset", "n_fake", "n_real", "roc_auc", "average_precision", "eer"]
+    print_table(
+        [{c: (f"{r[c]:.4f}" if isinstance(r.get(c), float) else r.get(c)) for c in cols}
+         for r in out["by_method"]],
+        "by manipulation method",
+    )  # fmt: skip
+    print(f"report: {out['report']}")
+    return 0
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a detector on a labelled corpus")
+    p.add_argument("path")
+    p.add_argument("--adapter", default="folder")
+    p.add_argument("--detector")
+    p.add_argument("--archive")
+    p.add_argument("--out", default="evaluation")
+    p.add_argument("--runtime", default="auto")
+    p.add_argument("--face-model")
+    p.add_argument("--catalog")
+    p.set_defaults(fn=cmd_evaluate)
+
+
+def cmd_pseudo_preview(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from data_catalog import Catalog
+    from difffake_core.faces.crop import decode_crop
+    from difffake_core.pseudofakes import preview_sheet, self_blend
+
+    cat = Catalog(args.catalog)
+    name, _, version = args.ref.partition("@")
+    df = cat.read_pandas(
+        name, version or "latest", columns=["video_id", "status", "crop", "landmarks"]
+    )
+    df = df[df["status"] == "ok"]
+    df = df.groupby("video_id").head(1).head(args.n)
+    rng = np.random.default_rng(args.seed)
+    items = []
+    for row in df.itertuples():
+        image = decode_crop(row.crop)
+        pts = np.asarray(row.landmarks, np.float32).reshape(68, 2)
+        items.append((image, self_blend(image, pts, rng)))
+    if not items:
+        print(f"{name}: no face crops", file=sys.stderr)
+        return 1
+    path = preview_sheet(items, args.out)
+    print(f"wrote {path} ({len(items)} real | pseudo-fake | mask triplets)")
+    return 0
+
+
+def _add_pseudo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pseudo-fakes", help="self-blended pseudo-fakes")
+    ps = p.add_subparsers(dest="pseudo_cmd", required=True)
+    v = ps.add_parser("preview", help="sheet of real | pseudo-fake | mask triplets")
+    v.add_argument("ref", help="a face_crops dataset, e.g. dev.face_crops[@VERSION]")
+    v.add_argument("--out", default="pseudo_fakes_preview.png")
+    v.add_argument("-n", type=int, default=12)
+    v.add_argument("--seed", type=int, default=0)
+    v.add_argument("--catalog")
+    v.set_defaults(fn=cmd_pseudo_preview)
+
+
+# Sub-commands beyond ingest and catalog.
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_train,
+    _add_retrain,
+    _add_score,
+    _add_evaluate,
+    _add_pseudo,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,7 +378,10 @@ def main(argv: list[str] | None = None) -> int:
         return catalog_cli.run(args)
     if getattr(args, "catalog", None):
         os.environ["DIFFFAKE_CATALOG"] = args.catalog
-    return args.fn(args)
+    try:
+        return args.fn(args)
+    except BrokenPipeError:  # e.g. `difffake ... | head`
+        return 0
 
 
 if __name__ == "__main__":

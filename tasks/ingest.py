@@ -20,7 +20,7 @@ from tasks.progress import emit
 from tasks.resources import face_analyzer
 
 # Bump when the rows this stage writes change for the same inputs and parameters.
-STAGE_VERSION = "ingest-1"
+STAGE_VERSION = "ingest-2"  # 2: tiled detection, identity tracks, face statuses
 PART_ROWS = 4096  # face-crop rows per Parquet part (~100 KB each as PNG)
 ENTRY_COLUMNS = ("video_id", "path", "label", "split", "method", "source")
 
@@ -126,11 +126,7 @@ def ingest_video(
         )
         emit("video_done", **summary)
         return summary
-    analyzer = face_analyzer(
-        face_model,
-        max_faces=params.max_faces,
-        min_detection_confidence=params.min_detection_confidence,
-    )
+    analyzer = face_analyzer(face_model, **params.analyzer_kwargs())
     vf = process_video(path, params, analyzer)
     videos, crops = _tables(vf, sha, entry, params)
     work.put(sha, {"face_crops": crops, "videos": videos})  # "videos" last: the done marker

@@ -54,6 +54,7 @@ def test_pyav_fallback_for_streams_decord_cannot_decode(media):
     assert list(s.indices) == [0, 6, 13, 19]
     np.testing.assert_allclose(s.timestamps_s, s.indices / 25.0, atol=1e-3)
     ref = read_frames(media["talking_head"], 40)  # same pictures, encoded as MP4
+
     def diff(idx):
         return np.abs(s.frames.astype(int) - ref.frames[idx].astype(int)).mean()
 

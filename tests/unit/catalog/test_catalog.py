@@ -96,7 +96,8 @@ def test_find_by_fingerprint_and_lineage(tmp_path):
     assert tree["parents"][0] == {"name": "c.pair_scores", "version": a.version, "parents": []}
     assert cat.manifest("c.notes").kind == "artifact"
     path = cat.artifact_path("c.notes")
-    assert open(os.path.join(path, "notes.txt")).read() == "hello"
+    with open(os.path.join(path, "notes.txt")) as f:
+        assert f.read() == "hello"
 
 
 def test_fsspec_memory_url_is_accepted():

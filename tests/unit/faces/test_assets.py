@@ -1,4 +1,5 @@
 import hashlib
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ def test_env_var_then_cache(face_model, monkeypatch, tmp_path):
         assets.resolve_face_model(download=False)
     cached = assets.cache_dir() / assets.FACE_MODEL_FILENAME
     cached.parent.mkdir(parents=True)
-    cached.write_bytes(open(face_model, "rb").read())
+    cached.write_bytes(Path(face_model).read_bytes())
     assert assets.resolve_face_model(download=False) == cached
 
 

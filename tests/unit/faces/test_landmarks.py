@@ -73,7 +73,8 @@ def test_bad_frame_shape_is_refused(analyzer):
 @pytest.mark.shared
 def test_shared_photos_landmarks_are_anatomical(analyzer, shared_dev):
     images = shared_dev / "images"
-    rows = list(csv.DictReader(open(images / "manifest.csv")))
+    with open(images / "manifest.csv") as f:
+        rows = list(csv.DictReader(f))
     checked = 0
     for row in rows:
         img = skimage.io.imread(images / row["path"])

@@ -1,0 +1,65 @@
+"""Flow ``score-media-archive``: media -> per-video fake scores and verdicts (+ pair table).
+
+Resumable: a video already scored by the same detector version (same content hash) is not
+scored again. Media that cannot be scored get a status row and never stop the run.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prefect import flow, unmapped
+from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import BaseModel, Field
+
+from data_catalog import Catalog
+from data_catalog.catalog import default_root
+from tasks.score import list_media, publish_scores, resolve_detector, score_video
+
+
+class ScoreConfig(BaseModel):
+    source: str = Field(description="Folder, glob pattern or CSV manifest of media")
+    adapter: str = Field("folder", description="Corpus adapter for folders/manifests")
+    adapter_options: dict[str, Any] = Field(default_factory=dict)
+    detector: str | None = Field(None, description="NAME[@VERSION] or folder; default newest")
+    archive: str | None = Field(None, description="Dataset prefix for the results")
+    catalog: str | None = None
+    out_dir: str | None = Field(None, description="Also write scores.parquet/.csv here")
+    runtime: str = Field("auto", description="auto, onnx, torch or tensorrt")
+    face_model: str | None = None
+    workers: int = Field(2, ge=1)
+    limit: int | None = None
+
+    def archive_name(self) -> str:
+        if self.archive:
+            return self.archive
+        base = self.source.split("*")[0].rstrip("/") or "archive"
+        return os.path.basename(os.path.normpath(base)) or "archive"
+
+
+@flow(name="score-media-archive", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
+def score_media_archive(config: ScoreConfig) -> dict[str, Any]:
+    catalog_root = config.catalog or default_root()
+    name, version, folder = resolve_detector(Catalog(catalog_root), config.detector)
+    entries = list_media(config.source, config.adapter, config.adapter_options)
+    if config.limit:
+        entries = entries[: config.limit]
+    futures = score_video.map(
+        entries,
+        unmapped(folder),
+        unmapped(version),
+        unmapped(catalog_root),
+        unmapped(config.runtime),
+        unmapped(config.face_model),
+    )
+    results = [f.result() for f in futures]
+    versions = publish_scores(
+        config.archive_name(), results, name, version, catalog_root, config.out_dir
+    )
+    return {
+        "archive": config.archive_name(),
+        "detector": f"{name}@{version}",
+        "results": results,
+        "versions": versions,
+    }

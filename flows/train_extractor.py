@@ -1,0 +1,42 @@
+"""Flow ``train-extractor``: ``{corpus}.face_crops`` -> ``{corpus}.extractor``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+from pydantic import BaseModel, Field
+
+from data_catalog import Catalog
+from data_catalog.catalog import default_root
+from tasks.data import real_video_ids, video_table
+from tasks.train import train_extractor_task
+
+
+class TrainExtractorConfig(BaseModel):
+    corpus: str = Field(description="Catalog corpus whose face_crops to train on")
+    preset: str = Field("cpu-small", description="Training preset: cpu-small or paper")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="TrainConfig fields")
+    catalog: str | None = None
+    splits: list[str] | None = Field(
+        None, description="Only videos of these splits (default: every real video)"
+    )
+
+
+@flow(name="train-extractor", log_prints=True)
+def train_extractor_flow(config: TrainExtractorConfig) -> dict[str, Any]:
+    catalog_root = config.catalog or default_root()
+    catalog = Catalog(catalog_root)
+    videos = video_table(catalog, config.corpus)
+    if config.splits:
+        videos = videos[videos["split"].isin(config.splits)]
+    crops_version = catalog.resolve(f"{config.corpus}.face_crops")
+    result = train_extractor_task(
+        catalog_root,
+        config.corpus,
+        crops_version,
+        real_video_ids(videos),
+        config.preset,
+        config.overrides,
+    )
+    return {"corpus": config.corpus, **result}

@@ -1,0 +1,52 @@
+"""Loading catalog tables into the plain records difffake_core works on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from data_catalog import Catalog
+from difffake_core.training.data import CropRecord
+
+REAL_LABELS = ("real", None)
+
+
+def video_table(catalog: Catalog, corpus: str, version: str | None = "latest") -> pd.DataFrame:
+    return catalog.read_pandas(f"{corpus}.videos", version)
+
+
+def usable_crops(
+    catalog: Catalog,
+    corpus: str,
+    version: str | None = "latest",
+    video_ids: list[str] | None = None,
+    with_crops: bool = True,
+) -> pd.DataFrame:
+    """Rows of ``{corpus}.face_crops`` with a usable face (status ok), optionally a subset."""
+    cols = ["video_id", "frame_index", "track_id", "status", "landmarks"]
+    if with_crops:
+        cols.append("crop")
+    df = catalog.read_pandas(f"{corpus}.face_crops", version, columns=cols)
+    df = df[df["status"] == "ok"]
+    if video_ids is not None:
+        df = df[df["video_id"].isin(set(video_ids))]
+    return df.sort_values(["video_id", "track_id", "frame_index"]).reset_index(drop=True)
+
+
+def crop_records(df: pd.DataFrame) -> list[CropRecord]:
+    return [
+        CropRecord(
+            image_bytes=row.crop,
+            landmarks=np.asarray(row.landmarks, np.float32).reshape(68, 2),
+            video_id=row.video_id,
+        )
+        for row in df.itertuples()
+    ]
+
+
+def real_video_ids(videos: pd.DataFrame) -> list[str]:
+    """Usable real videos. An unlabelled corpus (a folder of footage) counts as real."""
+    ok = videos[
+        (videos["status"] == "ok") & (videos["label"].isin(["real"]) | videos["label"].isna())
+    ]
+    return sorted(ok["video_id"])

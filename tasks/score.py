@@ -1,0 +1,197 @@
+"""Tasks of bulk scoring: list media, score each video (resumable), publish the results."""
+
+from __future__ import annotations
+
+import glob
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from data_catalog import Catalog, fingerprint
+from data_catalog.adapters import get_adapter
+from data_catalog.schemas import PAIR_SCORES, SCORES
+from difffake_core.detector import Detector
+from difffake_core.embedding import embed_crops
+from difffake_core.ingest import IngestParams, process_video
+from difffake_core.video import file_sha256
+from tasks.progress import emit
+from tasks.resources import face_analyzer
+from tasks.runtime import embedder
+
+STAGE_VERSION = "score-1"
+_detectors: dict[str, Detector] = {}
+_lock = threading.Lock()
+
+
+def resolve_detector(catalog: Catalog, ref: str | None) -> tuple[str, str, str]:
+    """``(name, version, folder)`` of a detector given ``NAME[@VERSION]``, a folder, or None
+    (the newest ``*.detector`` in the catalog)."""
+    if ref and os.path.isdir(ref):
+        return "file", os.path.abspath(ref), os.path.abspath(ref)
+    if not ref:
+        names = [n for n in catalog.names() if n.endswith(".detector")]
+        if not names:
+            raise ValueError("no detector in the catalog: run `difffake retrain` first")
+        ref = max(names, key=lambda n: catalog.resolve(n))
+    name, _, version = ref.partition("@")
+    version = catalog.resolve(name, version or "latest")
+    return name, version, catalog.artifact_path(name, version)
+
+
+def load_detector(folder: str) -> Detector:
+    with _lock:
+        if folder not in _detectors:
+            _detectors[folder] = Detector.load(folder)
+        return _detectors[folder]
+
+
+def list_media(source: str, adapter: str = "folder", options: dict | None = None) -> list[dict]:
+    """Media rows (video_id, path, label, split, method, source) from a folder, a glob
+    pattern or a CSV manifest."""
+    if any(c in source for c in "*?[") and not os.path.exists(source):
+        paths = sorted(p for p in glob.glob(source, recursive=True) if os.path.isfile(p))
+        base = (
+            os.path.commonpath(paths)
+            if len(paths) > 1
+            else os.path.dirname(paths[0])
+            if paths
+            else ""
+        )
+        return [
+            {"video_id": os.path.splitext(os.path.relpath(p, base))[0], "path": os.path.abspath(p),
+             "label": None, "split": None, "method": None, "source": "glob"}
+            for p in paths
+        ]  # fmt: skip
+    return get_adapter(adapter, source, **(options or {})).to_frame().to_dict("records")
+
+
+def _result_row(entry: dict, sha: str | None, detector_version: str, **values: Any) -> dict:
+    row = {f.name: None for f in SCORES}
+    row.update({k: entry.get(k) for k in ("video_id", "path", "label", "method")})
+    row.update(content_sha256=sha, detector_version=detector_version, frames_used=0,
+               pairs_used=0, tracks=0)  # fmt: skip
+    row.update(values)
+    return row
+
+
+@task(name="score_video", cache_policy=NO_CACHE)
+def score_video(
+    entry: dict[str, Any],
+    detector_folder: str,
+    detector_version: str,
+    catalog_root: str,
+    runtime: str = "auto",
+    face_model: str | None = None,
+) -> dict[str, Any]:
+    """Score one video; results go to the work area keyed by detector version and content.
+
+    Never raises for bad media: the result row carries the status and error.
+    """
+    work = Catalog(catalog_root).work_area(
+        "score", fingerprint(STAGE_VERSION, detector_version)[:16]
+    )
+    try:
+        sha = file_sha256(entry["path"])
+    except OSError as exc:
+        row = _result_row(entry, None, detector_version, status="unreadable", error=str(exc))
+        emit("video_done", **row, skipped=False)
+        return {**row, "skipped": False}
+    if work.has(sha, ("pair_scores", "scores")):
+        row = work.get(sha, "scores").to_pylist()[0]
+        row.update({k: entry.get(k) for k in ("video_id", "path", "label", "method")})
+        emit("video_done", **row, skipped=True)
+        return {**row, "skipped": True}
+    detector = load_detector(detector_folder)
+    params = IngestParams(**detector.card.get("ingest", {}))
+    analyzer = face_analyzer(face_model, max_faces=params.max_faces,
+                             min_detection_confidence=params.min_detection_confidence)  # fmt: skip
+    vf = process_video(entry["path"], params, analyzer)
+    pair_rows = pa.Table.from_pylist([], schema=PAIR_SCORES)
+    if vf.status != "ok":
+        row = _result_row(entry, sha, detector_version, status=vf.status, error=vf.error)
+    else:
+        faces = [r for r in vf.rows if r.status == "ok"]
+        model, size = embedder(os.path.join(detector_folder, "extractor"), runtime)
+        vectors = embed_crops(model, [r.crop for r in faces], size)
+        result = detector.score_embeddings(
+            sha,
+            np.array([r.frame_index for r in faces]),
+            np.array([r.track_id for r in faces]),
+            vectors,
+        )
+        row = _result_row(
+            entry, sha, detector_version,
+            fake_score=None if np.isnan(result.fake_score) else result.fake_score,
+            baseline_score=None if np.isnan(result.baseline_score) else result.baseline_score,
+            verdict=result.verdict, threshold=detector.threshold, frames_used=result.frames_used,
+            pairs_used=result.pairs_used, tracks=result.tracks, status=result.status,
+            error=None if result.status == "ok" else f"{result.status}: {len(faces)} usable face frames",
+        )  # fmt: skip
+        pt = result.pair_table.assign(video_id=entry["video_id"])
+        pair_rows = pa.Table.from_pandas(pt[PAIR_SCORES.names], schema=PAIR_SCORES,
+                                         preserve_index=False)  # fmt: skip
+    work.put(sha, {"pair_scores": pair_rows, "scores": pa.Table.from_pylist([row], schema=SCORES)})
+    emit("video_done", **row, skipped=False)
+    return {**row, "skipped": False}
+
+
+@task(name="publish_scores", cache_policy=NO_CACHE)
+def publish_scores(
+    archive: str,
+    results: list[dict[str, Any]],
+    detector_name: str,
+    detector_version: str,
+    catalog_root: str,
+    out_dir: str | None,
+) -> dict[str, str]:
+    """Publish ``{archive}.scores`` / ``{archive}.pair_scores``; write Parquet + CSV copies."""
+    catalog = Catalog(catalog_root)
+    work = catalog.work_area("score", fingerprint(STAGE_VERSION, detector_version)[:16])
+    rows = [{k: r.get(k) for k in SCORES.names} for r in results]
+    scores = pa.Table.from_pylist(rows, schema=SCORES)
+    pair_tables = []
+    for r in results:
+        sha = r.get("content_sha256")
+        if sha and work.has(sha, ("pair_scores",)):
+            t = work.get(sha, "pair_scores")
+            vid = pa.array([r["video_id"]] * t.num_rows, pa.string())
+            pair_tables.append(t.set_column(0, "video_id", vid))
+    pairs = pa.concat_tables(pair_tables) if pair_tables else PAIR_SCORES.empty_table()
+    content = sorted((r["video_id"], r.get("content_sha256")) for r in results)
+    fp = fingerprint(STAGE_VERSION, detector_version, content)
+    parents = {} if detector_name == "file" else {detector_name: detector_version}
+    found = catalog.find(f"{archive}.scores", fp)
+    if found is None:
+        with catalog.writer(f"{archive}.scores", parents=parents, fingerprint_=fp,
+                            parameters={"detector": detector_version}) as w:  # fmt: skip
+            w.write(scores)
+        scores_version = w.manifest.version
+        with catalog.writer(f"{archive}.pair_scores", parents={f"{archive}.scores": scores_version},
+                            fingerprint_=fp) as w2:  # fmt: skip
+            w2.write(pairs)
+        pairs_version = w2.manifest.version
+    else:
+        scores_version = found.version
+        pairs_version = catalog.find(f"{archive}.pair_scores", fp).version
+    out = {"scores": scores_version, "pair_scores": pairs_version}
+    if out_dir:
+        import pyarrow.parquet as pq
+
+        d = Path(out_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        pq.write_table(scores, d / "scores.parquet")
+        scores.to_pandas().to_csv(d / "scores.csv", index=False)
+        pq.write_table(pairs, d / "pair_scores.parquet")
+        out["out_dir"] = str(d)
+    return out
+
+
+def results_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(results)
