@@ -268,11 +268,15 @@ class DatasetWriter:
     def add_file(self, src: str | os.PathLike, relpath: str | None = None) -> None:
         """Add a file to an artifact dataset."""
         relpath = relpath or os.path.basename(src)
-        self.catalog.fs.put_file(str(src), posixpath.join(self.staging, relpath))
+        dest = posixpath.join(self.staging, relpath)
+        self.catalog.fs.makedirs(posixpath.dirname(dest), exist_ok=True)
+        self.catalog.fs.put_file(str(src), dest)
         self.files.append(relpath)
 
     def write_bytes(self, relpath: str, data: bytes) -> None:
-        with self.catalog.fs.open(posixpath.join(self.staging, relpath), "wb") as f:
+        dest = posixpath.join(self.staging, relpath)
+        self.catalog.fs.makedirs(posixpath.dirname(dest), exist_ok=True)
+        with self.catalog.fs.open(dest, "wb") as f:
             f.write(data)
         self.files.append(relpath)
 

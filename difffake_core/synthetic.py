@@ -179,16 +179,19 @@ def write_mp4(path: str | Path, frames: list[np.ndarray], fps: int = 25, crf: in
 def make_demo_corpus(
     out_dir: str | Path,
     analyzer: FaceAnalyzer,
-    videos_per_identity: int = 6,
-    fakes_per_identity: int = 4,
-    n_frames: int = 48,
+    train_per_identity: int = 4,
+    test_real_per_identity: int = 2,
+    fakes_per_identity: int = 3,
+    n_frames: int = 40,
     size: tuple[int, int] = (320, 240),
     seed: int = 0,
-) -> Path:
-    """Write ``real/`` and ``fake/`` MP4 folders plus ``manifest.csv``; returns ``out_dir``.
+) -> dict[str, Path]:
+    """Write a training corpus of reals and a labelled test corpus; returns both roots.
 
-    Each identity gets ``videos_per_identity`` real videos and donates its face to
-    ``fakes_per_identity`` fakes filmed on a photo of another person.
+    ``train/real/*.mp4``: ``train_per_identity`` real videos per identity.
+    ``test/real/*.mp4``: other real videos of the same people (new camera paths).
+    ``test/fake/*.mp4``: each identity's face swapped onto ``fakes_per_identity`` videos of
+    another person. Deterministic given ``seed``.
     """
     out = Path(out_dir)
     photos = demo_photos()
@@ -198,30 +201,24 @@ def make_demo_corpus(
         if not faces:
             raise RuntimeError(f"no face found in demo photo {name!r}")
         donors[name] = SwapSource(img, faces[0].landmarks68.astype(np.float64))
-    rows = ["path,label,split,method"]
     rng = np.random.default_rng(seed)
     names = sorted(photos)
     for i, name in enumerate(names):
-        for k in range(videos_per_identity):
+        for k in range(train_per_identity + test_real_per_identity):
             frames = camera_motion_frames(photos[name], n_frames, size, seed=seed + 100 * i + k)
-            rel = f"real/{name}_{k:02d}.mp4"
-            write_mp4(out / rel, frames, crf=int(rng.integers(18, 28)))
-            rows.append(f"{rel},real,,pristine")
+            split = "train" if k < train_per_identity else "test"
+            write_mp4(out / split / "real" / f"{name}_{k:02d}.mp4", frames,
+                      crf=int(rng.integers(18, 28)))  # fmt: skip
         person = name.split("_")[0]
         base = next(n for n in names[i + 1 :] + names[:i] if n.split("_")[0] != person)
-        donor = donors[name]
         for k in range(fakes_per_identity):
-            frames = camera_motion_frames(
-                photos[base], n_frames, size, seed=seed + 7000 + 100 * i + k
-            )
+            frames = camera_motion_frames(photos[base], n_frames, size, seed=seed + 7000 + 100 * i + k)
             swapped = []
             for f in frames:
                 faces, _ = analyzer.analyze(f)
                 if faces:
-                    f = face_swap(f, faces[0].landmarks68.astype(np.float64), donor, rng)
+                    f = face_swap(f, faces[0].landmarks68.astype(np.float64), donors[name], rng)
                 swapped.append(f)
-            rel = f"fake/{name}_on_{base}_{k:02d}.mp4"
-            write_mp4(out / rel, swapped, crf=int(rng.integers(18, 28)))
-            rows.append(f"{rel},fake,,landmark_faceswap")
-    (out / "manifest.csv").write_text("\n".join(rows) + "\n")
-    return out
+            write_mp4(out / "test" / "fake" / f"{name}_on_{base}_{k:02d}.mp4", swapped,
+                      crf=int(rng.integers(18, 28)))  # fmt: skip
+    return {"train": out / "train", "test": out / "test"}

@@ -204,7 +204,11 @@ def _add_retrain(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int)
     p.add_argument("--pairs", default="paper", choices=["paper", "all", "consecutive"])
     p.add_argument("--op", default="sq_diff", choices=["sq_diff", "abs_diff", "diff", "cube_diff"])
-    p.add_argument("--model", default="gmm", help="anomaly model: gmm, pca_gmm, diag_gmm, ocsvm")
+    p.add_argument(
+        "--model",
+        default="pca_gmm",
+        help="anomaly model: pca_gmm (default), gmm (paper), diag_gmm, ocsvm",
+    )
     p.add_argument("--target-fpr", type=float, default=0.05)
     p.add_argument("--runtime", default="auto")
     p.set_defaults(fn=cmd_retrain)

@@ -8,9 +8,12 @@ from typing import Any
 from prefect import flow
 from pydantic import BaseModel, Field
 
+from data_catalog import Catalog
 from data_catalog.catalog import default_root
+from difffake_core.detector import Detector
 from flows.score_media_archive import ScoreConfig, score_media_archive
 from tasks.evaluate import evaluate_scores
+from tasks.score import resolve_detector
 
 
 class EvaluateConfig(BaseModel):
@@ -41,11 +44,14 @@ def evaluate_detector(config: EvaluateConfig) -> dict[str, Any]:
             face_model=config.face_model,
         )
     )
+    _, _, folder = resolve_detector(Catalog(catalog_root), scored["detector"])
+    seen = Detector.load(folder).card.get("seen_content_sha256", [])
     result = evaluate_scores(
         catalog_root,
         scored["archive"],
         scored["versions"]["scores"],
         scored["versions"]["pair_scores"],
         os.path.abspath(config.out_dir),
+        seen,
     )
     return {**result, "detector": scored["detector"], "results": scored["results"]}

@@ -6,12 +6,14 @@ import os
 from typing import Any
 
 from prefect import flow, unmapped
+from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field
 
 from data_catalog.catalog import default_root
 from difffake_core.ingest import IngestParams
 from tasks.ingest import ingest_video, list_corpus, publish_ingest, work_key
+from tasks.resources import close_all
 
 
 class IngestConfig(BaseModel):
@@ -43,6 +45,10 @@ def ingest_corpus(config: IngestConfig) -> dict[str, Any]:
         unmapped(key),
         unmapped(config.face_model),
     )
+    try:
+        wait(futures)
+    finally:
+        close_all()  # MediaPipe graphs must close before the interpreter shuts down
     summaries = [f.result() for f in futures]
     versions = publish_ingest(
         config.corpus_name(),

@@ -36,9 +36,13 @@ class RetrainConfig(BaseModel):
     preset: str = Field("cpu-small", description="Extractor training preset")
     train_overrides: dict[str, Any] = Field(default_factory=dict)
     pairs: PairSettings = Field(default_factory=PairSettings)
-    anomaly_model: str = Field("gmm", description="gmm (paper), pca_gmm, diag_gmm, ocsvm")
+    anomaly_model: str = Field(
+        "pca_gmm",
+        description="pca_gmm (default: fast and well-posed at any scale), gmm (the paper's "
+        "full-covariance mixture), diag_gmm, ocsvm",
+    )
     anomaly_params: dict[str, Any] = Field(default_factory=dict)
-    baseline_model: str | None = Field("gmm", description="Single-frame baseline model")
+    baseline_model: str | None = Field("pca_gmm", description="Single-frame baseline model")
     target_fpr: float = Field(0.05, ge=0.0, lt=1.0)
     calibration_fraction: float = Field(0.2, gt=0.0, lt=1.0)
     runtime: str = "auto"
@@ -75,7 +79,11 @@ def retrain_detector(config: RetrainConfig) -> dict[str, Any]:
         "embeddings": emb_version,
         "embedding_pairs": pairs_version,
     }
+    sha = videos.set_index("video_id")["content_sha256"]
     card = {
+        # Content hashes of every real video the detector learned from (extractor, anomaly
+        # model, threshold), so an evaluation can tell seen from unseen footage.
+        "seen_content_sha256": sorted(sha.loc[fit_ids + calibrate_ids].dropna()),
         "ingest": config.ingest.as_dict(),
         "preset": config.preset,
         "extractor_val_auc": extractor.get("val_auc"),

@@ -10,11 +10,13 @@ import os
 from typing import Any
 
 from prefect import flow, unmapped
+from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel, Field
 
 from data_catalog import Catalog
 from data_catalog.catalog import default_root
+from tasks.resources import close_all
 from tasks.score import list_media, publish_scores, resolve_detector, score_video
 
 
@@ -53,6 +55,10 @@ def score_media_archive(config: ScoreConfig) -> dict[str, Any]:
         unmapped(config.runtime),
         unmapped(config.face_model),
     )
+    try:
+        wait(futures)
+    finally:
+        close_all()  # MediaPipe graphs must close before the interpreter shuts down
     results = [f.result() for f in futures]
     versions = publish_scores(
         config.archive_name(), results, name, version, catalog_root, config.out_dir

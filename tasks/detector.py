@@ -43,6 +43,16 @@ def split_real_videos(
     return sorted(order[n_cal:]), sorted(order[:n_cal])
 
 
+def model_params(name: str, params: dict[str, Any] | None, n_rows: int) -> dict[str, Any]:
+    """Hyper-parameters for ``name``; for ``pca_gmm`` without an explicit
+    ``pca_components`` the axes are capped at ``n_rows // 10`` (at least 8, at most 64) so
+    three full-covariance components stay well-posed on small real corpora."""
+    out = dict(params or {})
+    if name == "pca_gmm" and "pca_components" not in out:
+        out["pca_components"] = int(min(64, max(8, n_rows // 10), n_rows - 1))
+    return out
+
+
 def video_scores(
     model, pairs_df: pd.DataFrame, min_pairs: int, threshold: float | None = None
 ) -> pd.DataFrame:
@@ -62,9 +72,9 @@ def fit_detector(
     fit_ids: list[str],
     calibrate_ids: list[str],
     pairs: PairSettings,
-    anomaly_model: str = "gmm",
+    anomaly_model: str = "pca_gmm",
     anomaly_params: dict[str, Any] | None = None,
-    baseline_model: str | None = "gmm",
+    baseline_model: str | None = "pca_gmm",
     target_fpr: float = 0.05,
     card: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -90,12 +100,14 @@ def fit_detector(
     fit_pairs = pairs_df[pairs_df["video_id"].isin(set(fit_ids))]
     if len(fit_pairs) < 10:
         raise ValueError(f"only {len(fit_pairs)} real pairs to fit the anomaly model on")
-    model = create_anomaly_model(anomaly_model, **(anomaly_params or {})).fit(vectors_of(fit_pairs))
+    hp = model_params(anomaly_model, anomaly_params, len(fit_pairs))
+    model = create_anomaly_model(anomaly_model, **hp).fit(vectors_of(fit_pairs))
     baseline = None
     if baseline_model:
         emb = catalog.read_pandas(names["embeddings"], versions["embeddings"])
         fit_emb = emb[emb["video_id"].isin(set(fit_ids))]
-        baseline = create_anomaly_model(baseline_model, **(anomaly_params or {}))
+        bp = model_params(baseline_model, anomaly_params, len(fit_emb))
+        baseline = create_anomaly_model(baseline_model, **bp)
         baseline.fit(l2_normalise(vectors_of(fit_emb)))
     cal = video_scores(
         model, pairs_df[pairs_df["video_id"].isin(set(calibrate_ids))], pairs.min_pairs

@@ -54,9 +54,9 @@ def embed_faces(
                         "video_id": part["video_id"].to_numpy(),
                         "frame_index": part["frame_index"].to_numpy(),
                         "track_id": part["track_id"].to_numpy(),
-                        "label": meta["label"].to_numpy(),
-                        "split": meta["split"].to_numpy(),
-                        "method": meta["method"].to_numpy(),
+                        "label": nullable(meta["label"]),
+                        "split": nullable(meta["split"]),
+                        "method": nullable(meta["method"]),
                         "extractor_version": [extractor_version] * len(part),
                         "vector": list(vectors),
                     },
@@ -64,6 +64,11 @@ def embed_faces(
                 )
             )
     return w.manifest.version
+
+
+def nullable(series: pd.Series) -> list:
+    """Values with pandas' missing markers (NaN/NA) as None, for Arrow string columns."""
+    return [None if pd.isna(v) else v for v in series.to_numpy(object)]
 
 
 def vectors_of(table: pd.DataFrame) -> np.ndarray:
@@ -102,9 +107,9 @@ def make_embedding_pairs(
                         "frame_a": ps.frame_a,
                         "frame_b": ps.frame_b,
                         "op": [pairs.op] * n,
-                        "label": [first["label"]] * n,
-                        "split": [first["split"]] * n,
-                        "method": [first["method"]] * n,
+                        "label": nullable(pd.Series([first["label"]] * n)),
+                        "split": nullable(pd.Series([first["split"]] * n)),
+                        "method": nullable(pd.Series([first["method"]] * n)),
                         "vector": list(ps.vectors),
                     },
                     schema=EMBEDDING_PAIRS,

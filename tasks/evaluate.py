@@ -31,10 +31,19 @@ def _clean(obj: Any) -> Any:
 
 @task(name="evaluate_scores", cache_policy=NO_CACHE)
 def evaluate_scores(
-    catalog_root: str, archive: str, scores_version: str, pairs_version: str, out_dir: str
+    catalog_root: str,
+    archive: str,
+    scores_version: str,
+    pairs_version: str,
+    out_dir: str,
+    seen_sha256: list[str] | None = None,
 ) -> dict[str, Any]:
     """Video-level metrics on continuous scores (DiffFake and the single-frame baseline),
-    pair-level AUC, per-method breakdown; writes metrics.json, PNGs and report.md."""
+    pair-level AUC, per-method breakdown; writes metrics.json, PNGs and report.md.
+
+    ``seen_sha256``: content hashes of the videos the detector was trained or calibrated on;
+    when some evaluated reals are among them, metrics on the unseen reals are added too.
+    """
     catalog = Catalog(catalog_root)
     scores = catalog.read_pandas(f"{archive}.scores", scores_version)
     pairs = catalog.read_pandas(f"{archive}.pair_scores", pairs_version)
@@ -54,6 +63,14 @@ def evaluate_scores(
         "statuses": scores["status"].value_counts().to_dict(),
         "difffake": video,
     }
+    seen = ok["content_sha256"].isin(set(seen_sha256 or []))
+    result["reals_seen_in_training"] = int((seen & (ok["label"] == "real")).sum())
+    if seen.any():
+        unseen = ok[~seen]
+        result["difffake_unseen_only"] = binary_metrics(
+            (unseen["label"] == "fake").to_numpy(int), unseen["fake_score"].to_numpy(float),
+            threshold,
+        )  # fmt: skip
     curves = {"DiffFake": (y, ok["fake_score"].to_numpy(float))}
     base = ok[ok["baseline_score"].notna()]
     if len(base):
@@ -87,6 +104,8 @@ def evaluate_scores(
         "FPR at threshold": video.get("fpr"),
         "balanced accuracy at threshold": video.get("balanced_accuracy"),
         "videos scored / total": f"{len(ok)} / {len(scores)}",
+        "reals seen in training": result["reals_seen_in_training"],
+        "video ROC-AUC, unseen videos only": result.get("difffake_unseen_only", {}).get("roc_auc"),
         "note": video.get("note"),
     }
     result["summary"] = summary

@@ -1,0 +1,133 @@
+"""retrain-detector -> score-media-archive -> evaluate-detector on a tiny synthetic corpus."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from data_catalog import Catalog
+from difffake_core.detector import PairSettings
+from difffake_core.ingest import IngestParams
+
+TINY_TRAINING = {"epochs": 1, "steps_per_epoch": 2, "batch_size": 8, "input_size": 128,
+                 "num_workers": 0}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo_corpus(face_model, tmp_path_factory) -> dict[str, Path]:
+    from difffake_core.faces.analyzer import FaceAnalyzer
+    from difffake_core.synthetic import make_demo_corpus
+
+    out = tmp_path_factory.mktemp("demo")
+    with FaceAnalyzer(face_model) as analyzer:
+        return make_demo_corpus(out, analyzer, train_per_identity=2, test_real_per_identity=1,
+                                fakes_per_identity=1, n_frames=16)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(demo_corpus, prefect_harness, tmp_path_factory):
+    from flows.retrain_detector import RetrainConfig, retrain_detector
+
+    catalog = str(tmp_path_factory.mktemp("catalog"))
+    config = RetrainConfig(
+        root=str(demo_corpus["train"]),
+        corpus="tiny",
+        catalog=catalog,
+        ingest=IngestParams(n_frames=10),
+        train_overrides=TINY_TRAINING,
+        pairs=PairSettings(images_to_pair=4, min_pairs=2),
+    )
+    return config, retrain_detector(config), catalog
+
+
+def test_retrain_registers_a_detector_with_full_lineage(trained):
+    config, out, catalog_root = trained
+    cat = Catalog(catalog_root)
+    names = {n.split(".")[1] for n in cat.names()}
+    assert {
+        "videos",
+        "face_crops",
+        "extractor",
+        "embeddings",
+        "embedding_pairs",
+        "detector",
+    } <= names
+    tree = json.dumps(cat.lineage("tiny.detector"))
+    for parent in ("tiny.extractor", "tiny.embeddings", "tiny.face_crops", "tiny.videos"):
+        assert parent in tree
+    assert out["fit_videos"] + out["calibration_videos"] == 8
+    assert np.isfinite(out["threshold"]) and out["calibration_fpr"] <= 0.05 + 1e-9
+    pairs = cat.read_pandas("tiny.embedding_pairs")
+    crops = cat.read_pandas("tiny.face_crops", columns=["video_id", "frame_index", "track_id"])
+    # Every pair joins two frames of one face track of one video.
+    tracks = crops.set_index(["video_id", "frame_index"])["track_id"]
+    a = tracks.loc[list(zip(pairs.video_id, pairs.frame_a, strict=True))].to_numpy()
+    b = tracks.loc[list(zip(pairs.video_id, pairs.frame_b, strict=True))].to_numpy()
+    assert (a == b).all() and (a == pairs.track_id.to_numpy()).all()
+    norms = np.linalg.norm(np.stack(pairs.vector.to_numpy()), axis=1)
+    np.testing.assert_allclose(norms, 1.0, atol=1e-5)
+
+
+def test_rerun_with_unchanged_inputs_reuses_every_dataset(trained):
+    from flows.retrain_detector import retrain_detector
+
+    config, first, catalog_root = trained
+    again = retrain_detector(config)
+    assert again["versions"] == first["versions"]
+    assert len(Catalog(catalog_root).versions("tiny.detector")) == 1
+
+
+def test_score_archive_statuses_and_resume(trained, demo_corpus, media, tmp_path):
+    from flows.score_media_archive import ScoreConfig, score_media_archive
+
+    _, out, catalog_root = trained
+    archive = tmp_path / "archive"
+    shutil.copytree(demo_corpus["test"] / "fake", archive)
+    shutil.copy(media["faceless"], archive / "faceless.mp4")
+    shutil.copy(media["corrupt_truncated"], archive / "truncated.mp4")
+    shutil.copy(media["not_a_video"], archive / "notes.mp4")
+    config = ScoreConfig(source=str(archive), catalog=catalog_root, detector=out["detector"],
+                         out_dir=str(tmp_path / "results"))  # fmt: skip
+    first = score_media_archive(config)
+    status = {r["video_id"]: r["status"] for r in first["results"]}
+    assert status["faceless"] == "no_face" and status["truncated"] == "corrupt"
+    assert status["notes"] == "not_a_video"
+    swaps = [r for r in first["results"] if "_on_" in r["video_id"]]
+    assert len(swaps) == 4 and all(r["status"] == "ok" for r in swaps)
+    assert all(np.isfinite(r["fake_score"]) and r["verdict"] in ("real", "fake") for r in swaps)
+    assert all(r["pairs_used"] > 0 and r["threshold"] == out["threshold"] for r in swaps)
+    csv = (tmp_path / "results" / "scores.csv").read_text()
+    assert "faceless" in csv and "corrupt" in csv
+    second = score_media_archive(config)
+    assert all(r["skipped"] for r in second["results"] if r["status"] != "unreadable")
+    assert [r["fake_score"] for r in second["results"]] == [
+        r["fake_score"] for r in first["results"]
+    ]
+
+
+def test_evaluate_writes_metrics_plots_and_report(trained, demo_corpus, tmp_path):
+    from flows.evaluate_detector import EvaluateConfig, evaluate_detector
+
+    _, out, catalog_root = trained
+    result = evaluate_detector(
+        EvaluateConfig(
+            source=str(demo_corpus["test"]),
+            catalog=catalog_root,
+            detector=out["detector"],
+            out_dir=str(tmp_path / "eval"),
+        )  # fmt: skip
+    )
+    m = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert m["difffake"]["n_fake"] == 4 and m["difffake"]["n_real"] == 4
+    assert 0.0 <= m["difffake"]["roc_auc"] <= 1.0
+    assert "single_frame_baseline" in m and "pair_level" in m
+    assert m["reals_seen_in_training"] == 0  # test reals are new videos
+    for png in ("roc.png", "scores_hist.png"):
+        assert (tmp_path / "eval" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    report = (tmp_path / "eval" / "report.md").read_text()
+    assert f"{m['difffake']['roc_auc']:.4f}" in report
+    assert result["by_method"][0]["subset"] == "all"
