@@ -131,3 +131,46 @@ def test_evaluate_writes_metrics_plots_and_report(trained, demo_corpus, tmp_path
     report = (tmp_path / "eval" / "report.md").read_text()
     assert f"{m['difffake']['roc_auc']:.4f}" in report
     assert result["by_method"][0]["subset"] == "all"
+
+
+@pytest.mark.slow
+def test_killed_scoring_run_resumes(trained, demo_corpus, tmp_path):
+    import os
+    import signal
+    import struct
+    import subprocess
+    import sys
+    import time
+
+    _, out, catalog_root = trained
+    archive = tmp_path / "archive"
+    shutil.copytree(demo_corpus["test"], archive)
+    for i, video in enumerate(sorted(archive.rglob("*.mp4"))):
+        # New content (a trailing MP4 'free' box), so nothing is already scored.
+        with open(video, "ab") as f:
+            f.write(struct.pack(">I4s", 8 + 16, b"free") + bytes([i]) * 16)
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect"))
+    cmd = [sys.executable, "-m", "flows.cli", "score", str(archive), "--catalog", catalog_root,
+           "--detector", out["detector"], "--archive", "killed", "--out", str(tmp_path / "res")]  # fmt: skip
+    work = Path(catalog_root) / "_work" / "score"
+
+    def done() -> int:
+        return sum(1 for _ in work.rglob("*.scores.parquet")) if work.exists() else 0
+
+    before = done()
+    log = open(tmp_path / "first_run.log", "w")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 300
+    while done() < before + 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    log.close()
+    finished = done() - before
+    assert 2 <= finished < 8, (tmp_path / "first_run.log").read_text()[-3000:]
+    assert "killed.scores" not in Catalog(catalog_root).names()
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    scores = Catalog(catalog_root).read_pandas("killed.scores")
+    assert len(scores) == 8 and scores["video_id"].is_unique
+    assert (scores["status"] == "ok").all()
