@@ -9,9 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip>=23.2"
 	$(PY) -m pip install --quiet -e '.[dev]'
-	$(PY) -m pip check
 	$(PY) -c "import cv2, decord, mediapipe, torch, timm, prefect; print('environment ok: cv2', cv2.__version__, 'torch', torch.__version__)"
 	touch $(STAMP)
 
