@@ -212,7 +212,9 @@ def make_demo_corpus(
         person = name.split("_")[0]
         base = next(n for n in names[i + 1 :] + names[:i] if n.split("_")[0] != person)
         for k in range(fakes_per_identity):
-            frames = camera_motion_frames(photos[base], n_frames, size, seed=seed + 7000 + 100 * i + k)
+            frames = camera_motion_frames(
+                photos[base], n_frames, size, seed=seed + 7000 + 100 * i + k
+            )
             swapped = []
             for f in frames:
                 faces, _ = analyzer.analyze(f)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections import Counter
@@ -80,7 +81,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from difffake_core.ingest import IngestParams
     from flows.ingest_corpus import IngestConfig, ingest_corpus
 
-    params = IngestParams(n_frames=args.frames, crop_size=args.crop_size, keep=args.keep)
+    params = IngestParams(n_frames=args.frames, crop_size=args.crop_size)
+    if args.keep:
+        params = dataclasses.replace(params, keep=args.keep)
     config = IngestConfig(
         root=args.path,
         adapter=args.adapter,
@@ -112,7 +115,11 @@ def _add_ingest(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--face-model", help="Face Landmarker .task (default $DIFFFAKE_FACE_MODEL)")
     p.add_argument("--frames", type=int, default=32, help="frames sampled per video")
     p.add_argument("--crop-size", type=int, default=224)
-    p.add_argument("--keep", choices=["largest", "all"], default="largest")
+    p.add_argument(
+        "--keep",
+        choices=["largest", "all"],
+        help="faces kept per frame (default: all, each followed as an identity track)",
+    )
     p.add_argument("--limit", type=int, help="only the first N videos")
     p.set_defaults(fn=cmd_ingest)
 

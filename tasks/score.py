@@ -110,8 +110,7 @@ def score_video(
         return {**row, "skipped": True}
     detector = load_detector(detector_folder)
     params = IngestParams(**detector.card.get("ingest", {}))
-    analyzer = face_analyzer(face_model, max_faces=params.max_faces,
-                             min_detection_confidence=params.min_detection_confidence)  # fmt: skip
+    analyzer = face_analyzer(face_model, **params.analyzer_kwargs())
     vf = process_video(entry["path"], params, analyzer)
     pair_rows = pa.Table.from_pylist([], schema=PAIR_SCORES)
     if vf.status != "ok":

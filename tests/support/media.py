@@ -113,3 +113,107 @@ def make_bad_files(folder: str | Path, good_video: Path) -> dict[str, Path]:
     files["audio_only"] = write_audio_only(folder / "audio.m4a")
     files["too_few_frames"] = write_video(folder / "one_frame.mp4", moving_frames(astronaut(), 1))
     return files
+
+
+# -- faces in larger scenes ------------------------------------------------------------------
+def grace_hopper() -> np.ndarray:
+    """600x512 RGB portrait of Grace Hopper (a second real face; ships with matplotlib)."""
+    import matplotlib.cbook
+    import skimage.io
+
+    path = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    return np.ascontiguousarray(skimage.io.imread(path)[..., :3])
+
+
+def scene_background(name: str = "coffee", size: tuple[int, int] = (1920, 1080)) -> np.ndarray:
+    """A real photo without a face (``coffee``, ``rocket``, ``gravel``...), resized to
+    ``size`` (width, height): the backdrop for pasted faces. RGB uint8."""
+    image = getattr(skimage.data, name)()
+    if image.ndim == 2:
+        image = np.stack([image] * 3, -1)
+    return cv2.resize(np.ascontiguousarray(image[..., :3]), size, interpolation=cv2.INTER_LINEAR)
+
+
+def place_face(
+    canvas: np.ndarray,
+    photo: np.ndarray,
+    face_box: np.ndarray,
+    face_height: float,
+    centre: tuple[float, float],
+    margin: float = 1.9,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Paste the head of ``photo`` into ``canvas``, scaled so that its face is ``face_height``
+    pixels tall and centred at ``centre`` (x, y).
+
+    ``face_box``: the face's (x0, y0, x1, y1) in ``photo`` (from the analyzer). The head is cut
+    as a soft-edged ellipse ``margin`` times the face box, so several people can share a frame.
+    Returns the new frame and the face box expected in it (float64 ``(4,)``).
+    """
+    fb = np.asarray(face_box, np.float64)
+    k = face_height / (fb[3] - fb[1])
+    interp = cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR
+    scaled = cv2.resize(photo, None, fx=k, fy=k, interpolation=interp).astype(np.float32)
+    fx, fy = (fb[0] + fb[2]) / 2 * k, (fb[1] + fb[3]) / 2 * k
+    dx, dy = centre[0] - fx, centre[1] - fy
+    ox, oy = int(round(dx)), int(round(dy))
+    h, w = scaled.shape[:2]
+    alpha = np.zeros((h, w), np.float32)
+    axes = (int(margin * (fb[2] - fb[0]) * k / 2), int(margin * (fb[3] - fb[1]) * k / 2))
+    cv2.ellipse(alpha, (int(round(fx)), int(round(fy))), axes, 0, 0, 360, 1.0, -1)
+    feather = max(1, int(face_height * 0.08)) * 2 + 1
+    alpha = cv2.GaussianBlur(alpha, (feather, feather), 0)[..., None]
+    out = canvas.astype(np.float32)
+    H, W = out.shape[:2]
+    x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + w, W), min(oy + h, H)
+    if x1 > x0 and y1 > y0:
+        src = scaled[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+        a = alpha[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+        out[y0:y1, x0:x1] = a * src + (1 - a) * out[y0:y1, x0:x1]
+    box = fb * k + [ox, oy, ox, oy]
+    return np.clip(out, 0, 255).astype(np.uint8), box
+
+
+def turn_face(image: np.ndarray, landmarks478: np.ndarray, yaw_deg: float) -> np.ndarray:
+    """Re-render the face of a photo turned ``yaw_deg`` degrees about the vertical axis.
+
+    ``landmarks478``: ``(478, 3)`` mesh of the face in ``image`` (x, y pixels, z depth in the
+    same unit). The mesh is rotated in 3-D and every visible triangle of it is texture-mapped
+    (far triangles first); the original face area is inpainted first, so the result is one
+    turned face with the photo's hair and background around it.
+    """
+    from mediapipe.tasks.python.vision import FaceLandmarksConnections
+
+    edges = [(c.start, c.end) for c in FaceLandmarksConnections.FACE_LANDMARKS_TESSELATION]
+    tris = np.array(edges, int).reshape(-1, 3, 2)[:, :, 0]
+    pts = np.asarray(landmarks478, np.float64)
+    c = pts.mean(0)
+    x, y, z = (pts - c).T
+    t = math.radians(yaw_deg)
+    dst = np.stack([x * math.cos(t) + z * math.sin(t) + c[0], y + c[1]], 1)
+    depth = -x * math.sin(t) + z * math.cos(t)
+    hull = cv2.convexHull(pts[:, :2].astype(np.float32)).astype(np.int32)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, hull, 255)
+    out = cv2.inpaint(image, cv2.dilate(mask, np.ones((9, 9), np.uint8)), 5, cv2.INPAINT_TELEA)
+    H, W = out.shape[:2]
+
+    def orientation(p: np.ndarray) -> float:
+        (ax, ay), (bx, by) = p[1] - p[0], p[2] - p[0]
+        return float(np.sign(ax * by - ay * bx))
+
+    for k in np.argsort(-depth[tris].mean(1)):  # far triangles first
+        s, d = pts[tris[k], :2], dst[tris[k]]
+        if orientation(s) != orientation(d):
+            continue  # turned away from the camera
+        x0, y0 = np.floor(d.min(0)).astype(int)
+        x1, y1 = np.ceil(d.max(0)).astype(int) + 1
+        m = cv2.getAffineTransform(s.astype(np.float32), (d - [x0, y0]).astype(np.float32))
+        patch = cv2.warpAffine(image, m, (x1 - x0, y1 - y0), borderMode=cv2.BORDER_REFLECT)
+        tri_mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillConvexPoly(tri_mask, np.round(d - [x0, y0]).astype(np.int32), 1)
+        X0, Y0, X1, Y1 = max(x0, 0), max(y0, 0), min(x1, W), min(y1, H)
+        if X1 <= X0 or Y1 <= Y0:
+            continue
+        sel = tri_mask[Y0 - y0 : Y1 - y0, X0 - x0 : X1 - x0].astype(bool)
+        out[Y0:Y1, X0:X1][sel] = patch[Y0 - y0 : Y1 - y0, X0 - x0 : X1 - x0][sel]
+    return out

@@ -54,3 +54,43 @@ def test_bad_files_become_statuses(media, analyzer, key, status):
 def test_size_limit_is_a_status(media, analyzer):
     vf = process_video(str(media["talking_head"]), IngestParams(max_bytes=10), analyzer)
     assert vf.status == "too_large" and "limit" in vf.error
+
+
+def test_rows_carry_track_ids_and_faceless_rows_none(media, analyzer):
+    vf = process_video(str(media["talking_head"]), IngestParams(n_frames=8), analyzer)
+    assert IngestParams().keep == "all"  # several people per video is the default
+    assert {r.track_id for r in vf.rows} == {0} and vf.track_ids == [0]
+    faceless = process_video(str(media["faceless"]), IngestParams(n_frames=4), analyzer)
+    assert all(r.track_id == -1 and r.face_index == -1 for r in faceless.rows)
+
+
+def test_min_face_frac_and_px_drop_small_faces(tmp_path, analyzer):
+    from tests.support.media import (
+        astronaut,
+        grace_hopper,
+        place_face,
+        scene_background,
+        write_video,
+    )
+
+    photos = [(p, analyzer.analyze(p)[0][0].box) for p in (astronaut(), grace_hopper())]
+    frames = []
+    for t in range(4):
+        frame = scene_background("coffee", (960, 540))
+        frame, _ = place_face(frame, *photos[0], 200, (300 + 4 * t, 270))  # 37% of the height
+        frame, _ = place_face(frame, *photos[1], 70, (750, 200))  # 13% of the height
+        frames.append(frame)
+    path = str(write_video(tmp_path / "two.mp4", frames, crf=18))
+    both = process_video(path, IngestParams(n_frames=4, crop_size=64), analyzer)
+    assert [r.face_index for r in both.rows] == [0, 1] * 4
+    for r in both.rows:  # face_height_frac: mesh height / frame height
+        assert r.face_height_frac == pytest.approx(
+            200 / 540 if r.face_index == 0 else 70 / 540, rel=0.15
+        )
+    assert len({r.track_id for r in both.rows}) == 2
+    for params in (
+        IngestParams(n_frames=4, min_face_frac=0.2),
+        IngestParams(n_frames=4, min_face_px=120),
+    ):
+        big = process_video(path, params, analyzer)
+        assert len(big.rows) == 4 and all(r.face_height_frac > 0.2 for r in big.rows)
