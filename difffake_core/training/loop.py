@@ -1,0 +1,307 @@
+"""Train a face feature extractor on real crops vs their self-blended pseudo-fakes.
+
+Layout of ``out_dir``::
+
+    last/                    resumable state, rewritten after every epoch
+    checkpoints/epochNNN/    the ``top_k`` epochs by validation AUC (extractor checkpoints)
+
+Determinism: the split, the shuffling, every pseudo-fake and the torch RNG of each epoch are
+derived from ``config.seed`` (and the epoch), so a run interrupted and resumed from
+``last/`` ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from difffake_core.models.backbones import FaceExtractor, create_extractor, get_backbone_spec
+from difffake_core.training.checkpoint import (
+    STATE_FILE,
+    load_training_state,
+    save_extractor,
+    save_training_state,
+)
+from difffake_core.training.config import TrainConfig
+from difffake_core.training.data import CropRecord, PseudoFakePairs, collate_pairs, split_by_video
+from difffake_core.training.progress import ProgressFn, TrainEvent
+from difffake_core.training.sam import SAM, linear_decay, no_running_stats, trainable
+
+# Independent random streams derived from the seed.
+_SPLIT, _TRAIN, _VAL, _SHUFFLE, _TORCH = range(5)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """``best_dir``: checkpoint with the highest validation AUC; ``checkpoints``: the kept
+    top-k, best first; ``history``: one dict per epoch (epoch, train_loss, val_auc, lr,
+    seconds); ``seconds``: wall time of this call."""
+
+    best_dir: Path
+    checkpoints: list[Path]
+    history: list[dict[str, Any]]
+    val_auc: float
+    seconds: float
+    last_dir: Path
+
+
+def _torch_seed(seed: int, epoch: int) -> int:
+    return int(np.random.default_rng([_TORCH, seed, epoch]).integers(2**62))
+
+
+def to_input(model: FaceExtractor, images: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    x = model.preprocess(images)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve of ``scores`` (higher = label 1); NaN with one class only."""
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.asarray(labels)
+    if labels.min() == labels.max():
+        return math.nan
+    return float(roc_auc_score(labels, scores))
+
+
+@torch.inference_mode()
+def fake_probabilities(
+    model: FaceExtractor, batches: Sequence[tuple[torch.Tensor, torch.Tensor]], channels_last: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """p(fake) of every image of ``batches`` (from :func:`collate_pairs`), and the labels."""
+    was_training = model.training
+    model.eval()
+    probs, labels = [], []
+    for images, y in batches:
+        logits = model(to_input(model, images, channels_last))
+        probs.append(torch.softmax(logits.float(), dim=1)[:, 1].numpy())
+        labels.append(y.numpy())
+    model.train(was_training)
+    return np.concatenate(probs), np.concatenate(labels)
+
+
+def _loader(dataset, batch: int, order: list[int] | None, workers: int, drop_last: bool):
+    return DataLoader(
+        dataset,
+        batch_size=batch,
+        sampler=order,
+        shuffle=False,
+        num_workers=workers,
+        collate_fn=collate_pairs,
+        drop_last=drop_last,
+    )
+
+
+def sam_train_step(model: FaceExtractor, sam: SAM, x: torch.Tensor, y: torch.Tensor) -> float:
+    """One SAM update on batch ``x`` ``(N, 3, S, S)`` with labels ``y`` ``(N,)``; returns the
+    cross-entropy at the unperturbed weights. The second pass leaves batch-norm statistics alone."""
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    sam.first_step()
+    with no_running_stats(model):
+        F.cross_entropy(model(x), y).backward()
+    sam.second_step()
+    return float(loss.detach())
+
+
+def build_model(config: TrainConfig) -> tuple[FaceExtractor, SAM]:
+    """The extractor of ``config`` (2-class head, early groups frozen, seeded with
+    ``config.seed``) and its SAM optimizer over SGD on the trainable parameters."""
+    torch.manual_seed(config.seed)
+    model = create_extractor(config.backbone, config.weights, num_classes=2)
+    model.input_size = config.input_size or model.spec.input_size
+    if config.freeze_groups:
+        model.freeze_groups(config.freeze_groups)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    base = torch.optim.SGD(trainable(model.parameters()), lr=config.lr, momentum=config.momentum)
+    return model, SAM(base, rho=config.sam_rho)
+
+
+def _card(config: TrainConfig, entry: Mapping[str, Any], data: Mapping[str, Any]) -> dict:
+    return {
+        "preset": config.preset,
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "metrics": {k: entry[k] for k in ("epoch", "train_loss", "val_auc")},
+        "training_data": dict(data),
+    }
+
+
+def train_extractor(
+    records: Sequence[CropRecord],
+    config: TrainConfig,
+    out_dir: str | os.PathLike,
+    progress: ProgressFn | None = None,
+    training_data: Mapping[str, Any] | None = None,
+    resume: bool = True,
+) -> TrainResult:
+    """Fine-tune ``config.backbone`` to tell real crops from their pseudo-fakes.
+
+    ``records``: real face crops of several videos; whole videos are held out for
+    validation. ``training_data`` is copied into every checkpoint card (dataset names and
+    versions). With ``resume`` and a ``last/`` state in ``out_dir`` (same config), training
+    continues after its epoch. Returns a :class:`TrainResult`.
+    """
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    last_dir = out / "last"
+    data = dict(training_data or {})
+    prev_threads = torch.get_num_threads()
+    prev_det = torch.are_deterministic_algorithms_enabled()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        spec = get_backbone_spec(config.backbone)
+        size = config.input_size or spec.input_size
+        train_idx, val_idx = split_by_video(
+            [r.video_id for r in records],
+            config.val_fraction,
+            np.random.default_rng([_SPLIT, config.seed]),
+        )
+        train_ds = PseudoFakePairs(
+            [records[i] for i in train_idx], size, config.seed, config.augment, config.blend, _TRAIN
+        )
+        val_ds = PseudoFakePairs(
+            [records[i] for i in val_idx], size, config.seed, False, config.blend, _VAL
+        )
+        half = config.batch_size // 2
+        steps = len(train_ds) // half
+        if config.steps_per_epoch is not None:
+            steps = min(steps, config.steps_per_epoch)
+        if steps < 1:
+            raise ValueError(
+                f"{len(train_ds)} training crops cannot fill one batch of {half} real crops "
+                f"(batch_size={config.batch_size})"
+            )
+
+        model, sam = build_model(config)
+        base = sam.base
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            base, linear_decay(config.epochs * steps, config.decay_start)
+        )
+
+        history: list[dict[str, Any]] = []
+        kept: list[dict[str, Any]] = []  # {"epoch", "val_auc", "dir"}
+        start = 0
+        if resume and (last_dir / STATE_FILE).is_file():
+            state = load_training_state(last_dir, model, base, scheduler)
+            if state["config"] != json.loads(json.dumps(config.to_dict())):
+                raise ValueError(
+                    f"cannot resume {last_dir}: it was trained with a different config "
+                    f"({state['config']}); use another out_dir or resume=False"
+                )
+            history, kept, start = state["history"], state["kept"], state["epoch"] + 1
+
+        val_batches: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+        for epoch in range(start, config.epochs):
+            t_epoch = time.perf_counter()
+            torch.manual_seed(_torch_seed(config.seed, epoch))
+            train_ds.set_epoch(epoch)
+            order = np.random.default_rng([_SHUFFLE, config.seed, epoch]).permutation(len(train_ds))
+            loader = _loader(train_ds, half, order.tolist(), config.num_workers, drop_last=True)
+            model.train()
+            losses: list[float] = []
+            for step, (images, labels) in enumerate(loader):
+                if step >= steps:
+                    break
+                x = to_input(model, images, config.channels_last)
+                losses.append(sam_train_step(model, sam, x, labels))
+                scheduler.step()
+                if progress:
+                    progress(
+                        TrainEvent(
+                            "step", epoch, config.epochs, step, steps, float(np.mean(losses))
+                        )
+                    )
+            del loader
+            if val_batches is None:  # identical every epoch: generate once
+                val_batches = list(_loader(val_ds, half, None, config.num_workers, drop_last=False))
+            probs, labels = fake_probabilities(model, val_batches, config.channels_last)
+            auc = roc_auc(labels, probs)
+            entry = {
+                "epoch": epoch,
+                "train_loss": float(np.mean(losses)),
+                "val_auc": auc,
+                "lr": float(base.param_groups[0]["lr"]),
+                "seconds": time.perf_counter() - t_epoch,
+            }
+            history.append(entry)
+            kept = _update_top_k(model, kept, entry, config, out, data)
+            save_training_state(
+                last_dir,
+                model,
+                _card(config, entry, data),
+                base,
+                scheduler,
+                {
+                    "epoch": epoch,
+                    "config": config.to_dict(),
+                    "history": history,
+                    "kept": kept,
+                    "seeds": {
+                        "seed": config.seed,
+                        "torch_epoch_seed": _torch_seed(config.seed, epoch),
+                    },
+                },
+            )
+            if progress:
+                progress(
+                    TrainEvent(
+                        "epoch",
+                        epoch,
+                        config.epochs,
+                        steps - 1,
+                        steps,
+                        entry["train_loss"],
+                        auc,
+                        entry["lr"],
+                    )
+                )
+    finally:
+        torch.set_num_threads(prev_threads)
+        torch.use_deterministic_algorithms(prev_det)
+        if progress:
+            progress(TrainEvent("end", 0, config.epochs))
+    ranked = [out / k["dir"] for k in _ranked(kept)]
+    return TrainResult(
+        best_dir=ranked[0],
+        checkpoints=ranked,
+        history=history,
+        val_auc=float(_ranked(kept)[0]["val_auc"]),
+        seconds=time.perf_counter() - t0,
+        last_dir=last_dir,
+    )
+
+
+def _ranked(kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Best first: higher AUC, then the earlier epoch; NaN AUC ranks last."""
+    return sorted(kept, key=lambda k: (-np.nan_to_num(k["val_auc"], nan=-1.0), k["epoch"]))
+
+
+def _update_top_k(model, kept, entry, config, out: Path, data) -> list[dict[str, Any]]:
+    candidate = {
+        "epoch": entry["epoch"],
+        "val_auc": entry["val_auc"],
+        "dir": f"checkpoints/epoch{entry['epoch']:03d}",
+    }
+    ranked = _ranked([*kept, candidate])
+    survivors, dropped = ranked[: config.top_k], ranked[config.top_k :]
+    if candidate in survivors:
+        save_extractor(model, _card(config, entry, data), out / candidate["dir"])
+    for gone in dropped:
+        shutil.rmtree(out / gone["dir"], ignore_errors=True)
+    return survivors
