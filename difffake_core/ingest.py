@@ -12,8 +12,11 @@ and ``error``, so a corrupt, empty, faceless or huge file is one row in the resu
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -30,7 +33,7 @@ from difffake_core.faces.tracks import (
     appearance_histogram,
     geometry_signature,
 )
-from difffake_core.video import VideoInfo, read_frames
+from difffake_core.video import VideoInfo, stream_frames
 
 GiB = 1 << 30
 
@@ -256,11 +259,57 @@ def frame_rows(
     return rows
 
 
-def process_video(path: str, params: IngestParams, analyzer: FaceAnalyzer) -> VideoFaces:
-    """Decode ``params.n_frames`` frames of ``path``, find, track and crop their faces."""
-    t0 = time.perf_counter()
+def prefetch(items: Iterable[Any], depth: int = 2) -> Iterator[Any]:
+    """Iterate ``items`` in a background thread, ``depth`` items ahead of the consumer.
+
+    Decoding (mostly native code that releases the GIL) then overlaps face analysis.
+    Exceptions of the producer are raised in the consumer; a consumer that stops early
+    stops the producer.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put((True, end))
+        except BaseException as exc:  # handed to the consumer, re-raised there
+            q.put((False, exc))
+
+    thread = threading.Thread(target=produce, name="frame-prefetch", daemon=True)
+    thread.start()
     try:
-        sampled = read_frames(
+        while True:
+            ok, item = q.get()
+            if not ok:
+                raise item
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+
+
+def process_video(path: str, params: IngestParams, analyzer: FaceAnalyzer) -> VideoFaces:
+    """Decode ``params.n_frames`` frames of ``path``, find, track and crop their faces.
+
+    Frames are decoded in chunks in a background thread while the faces of earlier chunks
+    are analysed.
+    """
+    t0 = time.perf_counter()
+    waited = 0.0
+    rows: list[FrameFace] = []
+    try:
+        stream = stream_frames(
             path,
             params.n_frames,
             min_frames=params.min_frames,
@@ -268,29 +317,36 @@ def process_video(path: str, params: IngestParams, analyzer: FaceAnalyzer) -> Vi
             max_bytes=params.max_bytes,
             backend=params.backend,
         )
+        tracker = FaceTracker(params.tracking())
+        finest = len(analyzer.levels((stream.info.height, stream.info.width)))
+        small_faces = False  # has the finest tile level found a face in this video yet?
+        step = 0
+        chunks = prefetch(stream)
+        while True:
+            t = time.perf_counter()
+            chunk = next(chunks, None)
+            waited += time.perf_counter() - t
+            if chunk is None:
+                break
+            for frame, index, stamp in zip(*chunk, strict=True):
+                probe = params.tile_probe_every
+                full = analyzer.tiling != "auto" or small_faces or probe <= 1 or step % probe == 0
+                faces, seen = analyzer.analyze(frame, None if full else finest - 1)
+                small_faces = small_faces or (finest > 0 and any(f.level == finest for f in faces))
+                rows += frame_rows(frame, int(index), float(stamp), faces, seen, params, tracker,
+                                   step)  # fmt: skip
+                step += 1
     except MediaError as exc:
         return VideoFaces(status=exc.status, error=str(exc), info=None, backend=None)
-    t1 = time.perf_counter()
-    rows: list[FrameFace] = []
-    tracker = FaceTracker(params.tracking())
-    finest = len(analyzer.levels(sampled.frames.shape[1:3])) if len(sampled.frames) else 0
-    small_faces = False  # has the finest tile level found a face in this video yet?
-    for step, (frame, index, stamp) in enumerate(
-        zip(sampled.frames, sampled.indices, sampled.timestamps_s, strict=True)
-    ):
-        probe = params.tile_probe_every
-        full = analyzer.tiling != "auto" or small_faces or probe <= 1 or step % probe == 0
-        faces, seen = analyzer.analyze(frame, None if full else finest - 1)
-        small_faces = small_faces or (finest > 0 and any(f.level == finest for f in faces))
-        rows += frame_rows(frame, int(index), float(stamp), faces, seen, params, tracker, step)
-    t2 = time.perf_counter()
+    total = time.perf_counter() - t0
+    sampled = stream
     out = VideoFaces(
         status="ok",
         error=None,
         info=sampled.info,
         backend=sampled.backend,
         rows=rows,
-        seconds={"decode": t1 - t0, "faces": t2 - t1},
+        seconds={"decode": waited, "faces": total - waited},
     )
     if out.frames_with_face < max(params.min_usable_frames, 1):
         counts = Counter(r.status for r in rows)

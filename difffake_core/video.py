@@ -165,36 +165,40 @@ class _Deadline:
             raise DecodeTimeoutError(f"decoding took longer than {self.seconds} s", self.path)
 
 
-def _read_decord(path: str, wanted: np.ndarray, deadline: _Deadline, chunk: int = 8):
+def _open_decord(path: str):
     import decord
 
     try:
-        vr = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
+        return decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
     except (RuntimeError, decord.DECORDError) as exc:
         raise CorruptVideoError(f"decord cannot open the file ({exc})", path) from exc
-    count = len(vr)
-    idx = wanted[wanted < count]
-    frames, stamps = [], []
-    try:
-        for start in range(0, len(idx), chunk):
-            deadline.check()
-            part = idx[start : start + chunk].tolist()
-            frames.append(vr.get_batch(part).asnumpy())
-            stamps.append(vr.get_frame_timestamp(part)[:, 0])
-    except (RuntimeError, decord.DECORDError) as exc:
-        raise CorruptVideoError(f"decoding failed ({exc})", path) from exc
-    if not frames:
-        return np.zeros((0, 0, 0, 3), np.uint8), idx, np.zeros(0), count
-    return np.concatenate(frames), idx, np.concatenate(stamps).astype(np.float64), count
 
 
-def _read_pyav(path: str, wanted: np.ndarray, deadline: _Deadline):
-    """Decode sequentially and keep the wanted frame positions (robust for any container)."""
+def _iter_decord(vr, path: str, idx: np.ndarray, deadline: _Deadline, chunk: int):
+    """Yield ``(frames, indices, timestamps)`` chunks of the wanted frames."""
+    import decord
+
+    for start in range(0, len(idx), chunk):
+        deadline.check()
+        part = idx[start : start + chunk]
+        try:
+            frames = vr.get_batch(part.tolist()).asnumpy()
+            stamps = vr.get_frame_timestamp(part.tolist())[:, 0].astype(np.float64)
+        except (RuntimeError, decord.DECORDError) as exc:
+            raise CorruptVideoError(f"decoding failed ({exc})", path) from exc
+        yield frames, part, stamps
+
+
+def _iter_pyav(path: str, wanted: np.ndarray, deadline: _Deadline, chunk: int):
+    """Decode sequentially, yielding chunks of the wanted frame positions (any container)."""
     import av
 
     want = set(int(i) for i in wanted)
     last = int(wanted.max()) if len(wanted) else -1
-    frames, idx, stamps = [], [], []
+    frames: list[np.ndarray] = []
+    idx: list[int] = []
+    stamps: list[float] = []
+    yielded = 0
     try:
         with av.open(path) as container:
             stream = container.streams.video[0]
@@ -210,19 +214,110 @@ def _read_pyav(path: str, wanted: np.ndarray, deadline: _Deadline):
                     idx.append(pos)
                     t = frame.time - start if frame.time is not None else pos / fps_of(stream)
                     stamps.append(float(t))
+                    if len(frames) == chunk:
+                        yield np.stack(frames), np.asarray(idx, np.int64), np.asarray(stamps)
+                        yielded += len(frames)
+                        frames, idx, stamps = [], [], []
                 if pos >= last:
                     break
     except av.error.FFmpegError as exc:
-        if not frames:
+        # A damaged tail: keep the frames decoded so far; nothing decoded is corrupt.
+        if not frames and not yielded:
             raise CorruptVideoError(f"decoding failed ({exc})", path) from exc
-    if not frames:
-        return np.zeros((0, 0, 0, 3), np.uint8), np.zeros(0, np.int64), np.zeros(0)
-    return np.stack(frames), np.asarray(idx, np.int64), np.asarray(stamps)
+    if frames:
+        yield np.stack(frames), np.asarray(idx, np.int64), np.asarray(stamps)
 
 
 def fps_of(stream) -> float:
     rate = stream.average_rate or stream.guessed_rate
     return float(rate) if rate else 25.0
+
+
+@dataclass
+class FrameStream:
+    """Sampled frames of one video, decoded chunk by chunk (see :func:`stream_frames`).
+
+    ``info`` and ``backend`` may change while iterating (decord's frame index replaces the
+    container's count; a failing decord hands over to PyAV). Iterating yields
+    ``(frames (n, H, W, 3) uint8, indices (n,), timestamps_s (n,))``.
+    """
+
+    path: str
+    info: VideoInfo
+    n_frames: int
+    min_frames: int
+    backend: str
+    deadline: _Deadline
+    chunk: int = 8
+    warnings: list[str] = field(default_factory=list)
+    decoded: int = 0
+
+    def __iter__(self):
+        done: list[int] = []
+        if self.backend in ("auto", "decord"):
+            try:
+                for item in self._decord():
+                    done.extend(item[1].tolist())
+                    self.decoded += len(item[1])
+                    yield item
+                self.backend = "decord"
+                self._check_count()
+                return
+            except CorruptVideoError as exc:
+                if self.backend == "decord":
+                    raise
+                self.warnings.append(f"decord failed, used PyAV: {exc}")
+        self.backend = "pyav"
+        count = self.info.frame_count or _count_frames(self.path, self.deadline)
+        self.info = _with_count(self.info, count)
+        wanted = np.setdiff1d(sample_indices(count, self.n_frames), done)
+        for item in _iter_pyav(self.path, wanted, self.deadline, self.chunk):
+            self.decoded += len(item[1])
+            yield item
+        self._check_count()
+
+    def _decord(self):
+        vr = _open_decord(self.path)
+        count = len(vr)
+        if count != self.info.frame_count and count > 0:
+            # decord's index is authoritative for the frames it can serve.
+            self.info = _with_count(self.info, count)
+        idx = sample_indices(self.info.frame_count, self.n_frames)
+        yield from _iter_decord(vr, self.path, idx[idx < count], self.deadline, self.chunk)
+
+    def _check_count(self) -> None:
+        if self.decoded < self.min_frames:
+            raise TooFewFramesError(
+                f"{self.decoded} decodable frame(s), at least {self.min_frames} needed", self.path
+            )
+
+
+def stream_frames(
+    path: str | os.PathLike,
+    n_frames: int = 32,
+    *,
+    min_frames: int = 2,
+    time_limit_s: float | None = 120.0,
+    max_bytes: int | None = None,
+    backend: str = "auto",
+    chunk: int = 8,
+) -> FrameStream:
+    """Probe a video now and decode its ``n_frames`` evenly spaced frames lazily, in chunks,
+    so a consumer can work on the first frames while the next ones decode.
+
+    Raises (here, or while iterating): the :class:`MediaError` subclasses of
+    :func:`read_frames`.
+    """
+    if backend not in ("auto", "decord", "pyav"):
+        raise ValueError(f"backend must be 'auto', 'decord' or 'pyav', got {backend!r}")
+    path = str(path)
+    deadline = _Deadline(time_limit_s, path)
+    info = probe_video(path, max_bytes=max_bytes)
+    if 0 < info.frame_count < min_frames:
+        raise TooFewFramesError(
+            f"{info.frame_count} frame(s) in the stream, at least {min_frames} needed", path
+        )
+    return FrameStream(path, info, n_frames, min_frames, backend, deadline, chunk)
 
 
 def read_frames(
@@ -247,48 +342,23 @@ def read_frames(
     Returns:
         :class:`SampledFrames` with the exact frame indices and timestamps decoded.
     """
-    if backend not in ("auto", "decord", "pyav"):
-        raise ValueError(f"backend must be 'auto', 'decord' or 'pyav', got {backend!r}")
-    path = str(path)
     t0 = time.perf_counter()
-    deadline = _Deadline(time_limit_s, path)
-    info = probe_video(path, max_bytes=max_bytes)
-    warnings: list[str] = []
-    frames = idx = stamps = None
-    used = backend
-    if backend in ("auto", "decord"):
-        try:
-            wanted = sample_indices(info.frame_count, n_frames)
-            frames, idx, stamps, count = _read_decord(path, wanted, deadline)
-            if count != info.frame_count and count > 0:
-                # decord's index is authoritative for the frames it can serve.
-                info = _with_count(info, count)
-                wanted = sample_indices(count, n_frames)
-                if not np.array_equal(wanted, idx):
-                    frames, idx, stamps, _ = _read_decord(path, wanted, deadline)
-            used = "decord"
-        except CorruptVideoError as exc:
-            if backend == "decord":
-                raise
-            warnings.append(f"decord failed, used PyAV: {exc}")
-            frames = None
-    if frames is None:
-        count = info.frame_count if info.frame_count > 0 else _count_frames(path, deadline)
-        info = _with_count(info, count)
-        frames, idx, stamps = _read_pyav(path, sample_indices(count, n_frames), deadline)
-        used = "pyav"
-    if len(idx) < min_frames:
-        raise TooFewFramesError(
-            f"{len(idx)} decodable frame(s), at least {min_frames} needed", path
-        )
+    stream = stream_frames(path, n_frames, min_frames=min_frames, time_limit_s=time_limit_s,
+                           max_bytes=max_bytes, backend=backend)  # fmt: skip
+    chunks = list(stream)
+    if not chunks:  # only reachable with min_frames=0
+        empty = np.zeros(0)
+        return SampledFrames(np.zeros((0, 0, 0, 3), np.uint8), empty.astype(np.int64), empty,
+                             stream.info, stream.backend, time.perf_counter() - t0)  # fmt: skip
+    order = np.argsort(np.concatenate([c[1] for c in chunks]), kind="stable")
     return SampledFrames(
-        frames=frames,
-        indices=np.asarray(idx, np.int64),
-        timestamps_s=np.asarray(stamps, np.float64),
-        info=info,
-        backend=used,
+        frames=np.concatenate([c[0] for c in chunks])[order],
+        indices=np.concatenate([c[1] for c in chunks]).astype(np.int64)[order],
+        timestamps_s=np.concatenate([c[2] for c in chunks]).astype(np.float64)[order],
+        info=stream.info,
+        backend=stream.backend,
         decode_seconds=time.perf_counter() - t0,
-        warnings=warnings,
+        warnings=stream.warnings,
     )
 
 
@@ -319,6 +389,7 @@ def media_status(exc: BaseException) -> str:
 
 
 __all__ = [
+    "FrameStream",
     "SampledFrames",
     "VideoInfo",
     "file_sha256",
@@ -326,4 +397,5 @@ __all__ = [
     "probe_video",
     "read_frames",
     "sample_indices",
+    "stream_frames",
 ]
