@@ -11,7 +11,7 @@ images/s of eager torch, ONNX Runtime and ``torch.compile``, as ratios to eager 
 the same run. Crops come from the shared dev videos when present, else from jittered crops
 of scikit-image's astronaut portrait (the throughput does not depend on who is pictured).
 
-Run: ``.venv/bin/python -m benchmarks.bench_training [--threads 2] [--no-compile]``.
+Run: ``.venv/bin/python -m benchmarks.bench_training [--train-threads N] [--no-compile]``.
 """
 
 from __future__ import annotations
@@ -48,11 +48,12 @@ def _rate(n_images: int, seconds: float) -> float:
     return n_images / seconds if seconds > 0 else float("nan")
 
 
-def bench_training(records, threads: int, batches: int, print_fn) -> dict:
+def bench_training(records, threads: int | None, batches: int, print_fn) -> dict:
     from difffake_core.training import PseudoFakePairs, collate_pairs, get_preset
     from difffake_core.training.loop import build_model, sam_train_step, to_input
 
-    config = get_preset("cpu-small", threads=threads)
+    config = get_preset("cpu-small")
+    threads = threads or config.threads or torch.get_num_threads()
     torch.set_num_threads(threads)
     half = config.batch_size // 2
     dataset = PseudoFakePairs(records, config.input_size, config.seed, config.augment, config.blend)
@@ -142,18 +143,24 @@ def bench_embedding(
 
 def run(
     print_fn: Callable[..., None] = print,
-    threads: int = 2,
+    train_threads: int | None = None,
+    embed_threads: int = 2,
     batches: int = 6,
     use_compile: bool = True,
 ) -> dict:
-    """Measure and print; returns ``{"training": {...}, "embedding": {...}, "load_avg": ...}``."""
+    """Measure and print; returns ``{"training": {...}, "embedding": {...}, "load_avg": ...}``.
+
+    ``train_threads`` ``None`` uses the preset's (1 compute thread + 1 data worker);
+    embedding uses ``embed_threads`` (serving has no data worker to leave a core to)."""
     load = os.getloadavg()
     print_fn(f"cpus {os.cpu_count()}, load average {load[0]:.1f} (other processes share the CPU)")
     records = _records(224, print_fn)
     prev = torch.get_num_threads()
     try:
-        training = bench_training(records, threads, batches, print_fn)
-        embedding = bench_embedding(records, threads, max(2, batches // 2), use_compile, print_fn)
+        training = bench_training(records, train_threads, batches, print_fn)
+        embedding = bench_embedding(
+            records, embed_threads, max(2, batches // 2), use_compile, print_fn
+        )
     finally:
         torch.set_num_threads(prev)
     return {"training": training, "embedding": embedding, "load_avg": load[0]}
@@ -161,10 +168,16 @@ def run(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--train-threads", type=int, default=None, help="default: the preset's")
+    parser.add_argument("--embed-threads", type=int, default=2)
     parser.add_argument("--batches", type=int, default=6)
     parser.add_argument(
         "--no-compile", action="store_true", help="skip torch.compile (slow warm-up)"
     )
     args = parser.parse_args()
-    run(threads=args.threads, batches=args.batches, use_compile=not args.no_compile)
+    run(
+        train_threads=args.train_threads,
+        embed_threads=args.embed_threads,
+        batches=args.batches,
+        use_compile=not args.no_compile,
+    )

@@ -1,0 +1,1 @@
+"""Face feature-extractor backbones (timm) and their weight sources."""

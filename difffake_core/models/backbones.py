@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from difffake_core.errors import UnknownNameError
 from difffake_core.models import weights as W
 from difffake_core.registry import Registry
 
@@ -217,6 +218,9 @@ def _load_default_or_hub(spec: BackboneSpec, source: str) -> nn.Module:
         return model
     if source.startswith("package:"):
         raise ValueError(f"unknown weight package {source!r} for backbone {spec.name!r}")
+    if not source.startswith("hf-hub:") and source not in timm.list_pretrained():
+        valid = [*spec.weight_sources, *timm.list_pretrained(f"{spec.timm_name}.*")]
+        raise UnknownNameError("pretrained weights", source, sorted(set(valid)))
     model = W.create_hub_model(source)
     arch = model.pretrained_cfg.get("architecture")
     if arch != spec.timm_name:
@@ -247,7 +251,8 @@ def create_extractor(
 
     ``weights``: ``"default"`` (the spec's default source), ``"none"`` (random init), a local
     ``.safetensors``/``.pth`` file (a timm state dict, optionally prefixed ``backbone.``), or a
-    timm pretrained name fetched from the hub (``"resnet50.a1_in1k"``).
+    timm pretrained name fetched from the hub (``"resnet50.a1_in1k"``, ``"hf-hub:org/name"``;
+    unknown names raise :class:`UnknownNameError` listing this architecture's weights).
     The classifier head is re-initialised whenever its size differs from ``num_classes``
     (so ImageNet weights get a fresh 2-class head; ``num_classes=1000`` keeps theirs).
     """

@@ -126,6 +126,10 @@ def create_hub_model(timm_name: str, **kwargs) -> nn.Module:
 
 
 def looks_like_file(weights: str | os.PathLike) -> bool:
-    """Whether a ``weights`` argument names a local file rather than a hub model."""
-    text = os.fspath(weights)
-    return Path(text).suffix in WEIGHT_FILE_SUFFIXES or os.sep in text or Path(text).exists()
+    """Whether a ``weights`` argument names a local file rather than a hub model
+    (``"resnet50.a1_in1k"``, ``"hf-hub:timm/resnet50.a1_in1k"``)."""
+    if not isinstance(weights, str):
+        return True  # a PathLike
+    if weights.startswith("hf-hub:"):
+        return False
+    return Path(weights).suffix in WEIGHT_FILE_SUFFIXES or Path(weights).exists()

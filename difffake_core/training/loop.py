@@ -140,6 +140,53 @@ def _card(config: TrainConfig, entry: Mapping[str, Any], data: Mapping[str, Any]
     }
 
 
+def _datasets(
+    records: Sequence[CropRecord], config: TrainConfig
+) -> tuple[PseudoFakePairs, PseudoFakePairs, int]:
+    """Training and validation pair datasets (split by video) and the steps per epoch."""
+    size = config.input_size or get_backbone_spec(config.backbone).input_size
+    train_idx, val_idx = split_by_video(
+        [r.video_id for r in records],
+        config.val_fraction,
+        np.random.default_rng([_SPLIT, config.seed]),
+    )
+    train = [records[i] for i in train_idx]
+    val = [records[i] for i in val_idx]
+    train_ds = PseudoFakePairs(train, size, config.seed, config.augment, config.blend, _TRAIN)
+    val_ds = PseudoFakePairs(val, size, config.seed, False, config.blend, _VAL)
+    half = config.batch_size // 2
+    steps = len(train_ds) // half
+    if config.steps_per_epoch is not None:
+        steps = min(steps, config.steps_per_epoch)
+    if steps < 1:
+        raise ValueError(
+            f"{len(train_ds)} training crops cannot fill one batch of {half} real crops "
+            f"(batch_size={config.batch_size})"
+        )
+    return train_ds, val_ds, steps
+
+
+def _train_epoch(model, sam, scheduler, dataset, config, epoch, steps, progress) -> float:
+    """One epoch of SAM steps; returns the mean training loss."""
+    torch.manual_seed(_torch_seed(config.seed, epoch))
+    dataset.set_epoch(epoch)
+    order = np.random.default_rng([_SHUFFLE, config.seed, epoch]).permutation(len(dataset))
+    loader = _loader(dataset, config.batch_size // 2, order.tolist(), config.num_workers, True)
+    model.train()
+    losses: list[float] = []
+    for step, (images, labels) in enumerate(loader):
+        if step >= steps:
+            break
+        losses.append(
+            sam_train_step(model, sam, to_input(model, images, config.channels_last), labels)
+        )
+        scheduler.step()
+        if progress:
+            mean = float(np.mean(losses))
+            progress(TrainEvent("step", epoch, config.epochs, step, steps, mean))
+    return float(np.mean(losses))
+
+
 def train_extractor(
     records: Sequence[CropRecord],
     config: TrainConfig,
@@ -159,129 +206,65 @@ def train_extractor(
     out = Path(out_dir)
     last_dir = out / "last"
     data = dict(training_data or {})
+    config_json = json.loads(json.dumps(config.to_dict()))
     prev_threads = torch.get_num_threads()
     prev_det = torch.are_deterministic_algorithms_enabled()
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
-        spec = get_backbone_spec(config.backbone)
-        size = config.input_size or spec.input_size
-        train_idx, val_idx = split_by_video(
-            [r.video_id for r in records],
-            config.val_fraction,
-            np.random.default_rng([_SPLIT, config.seed]),
-        )
-        train_ds = PseudoFakePairs(
-            [records[i] for i in train_idx], size, config.seed, config.augment, config.blend, _TRAIN
-        )
-        val_ds = PseudoFakePairs(
-            [records[i] for i in val_idx], size, config.seed, False, config.blend, _VAL
-        )
-        half = config.batch_size // 2
-        steps = len(train_ds) // half
-        if config.steps_per_epoch is not None:
-            steps = min(steps, config.steps_per_epoch)
-        if steps < 1:
-            raise ValueError(
-                f"{len(train_ds)} training crops cannot fill one batch of {half} real crops "
-                f"(batch_size={config.batch_size})"
-            )
-
+        train_ds, val_ds, steps = _datasets(records, config)
         model, sam = build_model(config)
-        base = sam.base
         scheduler = torch.optim.lr_scheduler.LambdaLR(
-            base, linear_decay(config.epochs * steps, config.decay_start)
+            sam.base, linear_decay(config.epochs * steps, config.decay_start)
         )
-
         history: list[dict[str, Any]] = []
         kept: list[dict[str, Any]] = []  # {"epoch", "val_auc", "dir"}
         start = 0
         if resume and (last_dir / STATE_FILE).is_file():
-            state = load_training_state(last_dir, model, base, scheduler)
-            if state["config"] != json.loads(json.dumps(config.to_dict())):
+            state = load_training_state(last_dir, model, sam.base, scheduler)
+            if state["config"] != config_json:
                 raise ValueError(
                     f"cannot resume {last_dir}: it was trained with a different config "
                     f"({state['config']}); use another out_dir or resume=False"
                 )
             history, kept, start = state["history"], state["kept"], state["epoch"] + 1
 
-        val_batches: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+        val_batches = None
         for epoch in range(start, config.epochs):
             t_epoch = time.perf_counter()
-            torch.manual_seed(_torch_seed(config.seed, epoch))
-            train_ds.set_epoch(epoch)
-            order = np.random.default_rng([_SHUFFLE, config.seed, epoch]).permutation(len(train_ds))
-            loader = _loader(train_ds, half, order.tolist(), config.num_workers, drop_last=True)
-            model.train()
-            losses: list[float] = []
-            for step, (images, labels) in enumerate(loader):
-                if step >= steps:
-                    break
-                x = to_input(model, images, config.channels_last)
-                losses.append(sam_train_step(model, sam, x, labels))
-                scheduler.step()
-                if progress:
-                    progress(
-                        TrainEvent(
-                            "step", epoch, config.epochs, step, steps, float(np.mean(losses))
-                        )
-                    )
-            del loader
+            loss = _train_epoch(model, sam, scheduler, train_ds, config, epoch, steps, progress)
             if val_batches is None:  # identical every epoch: generate once
-                val_batches = list(_loader(val_ds, half, None, config.num_workers, drop_last=False))
+                val_loader = _loader(
+                    val_ds, config.batch_size // 2, None, config.num_workers, False
+                )
+                val_batches = list(val_loader)
             probs, labels = fake_probabilities(model, val_batches, config.channels_last)
             auc = roc_auc(labels, probs)
-            entry = {
-                "epoch": epoch,
-                "train_loss": float(np.mean(losses)),
-                "val_auc": auc,
-                "lr": float(base.param_groups[0]["lr"]),
-                "seconds": time.perf_counter() - t_epoch,
-            }
+            lr = float(sam.base.param_groups[0]["lr"])
+            entry = {"epoch": epoch, "train_loss": loss, "val_auc": auc, "lr": lr}
+            entry["seconds"] = time.perf_counter() - t_epoch
             history.append(entry)
             kept = _update_top_k(model, kept, entry, config, out, data)
+            seeds = {"seed": config.seed, "torch_epoch_seed": _torch_seed(config.seed, epoch)}
+            state = {"epoch": epoch, "config": config_json, "history": history, "kept": kept}
+            card = _card(config, entry, data)
             save_training_state(
-                last_dir,
-                model,
-                _card(config, entry, data),
-                base,
-                scheduler,
-                {
-                    "epoch": epoch,
-                    "config": config.to_dict(),
-                    "history": history,
-                    "kept": kept,
-                    "seeds": {
-                        "seed": config.seed,
-                        "torch_epoch_seed": _torch_seed(config.seed, epoch),
-                    },
-                },
+                last_dir, model, card, sam.base, scheduler, {**state, "seeds": seeds}
             )
             if progress:
-                progress(
-                    TrainEvent(
-                        "epoch",
-                        epoch,
-                        config.epochs,
-                        steps - 1,
-                        steps,
-                        entry["train_loss"],
-                        auc,
-                        entry["lr"],
-                    )
-                )
+                progress(TrainEvent("epoch", epoch, config.epochs, steps - 1, steps, loss, auc, lr))
     finally:
         torch.set_num_threads(prev_threads)
         torch.use_deterministic_algorithms(prev_det)
         if progress:
             progress(TrainEvent("end", 0, config.epochs))
-    ranked = [out / k["dir"] for k in _ranked(kept)]
+    ranked = _ranked(kept)
     return TrainResult(
-        best_dir=ranked[0],
-        checkpoints=ranked,
+        best_dir=out / ranked[0]["dir"],
+        checkpoints=[out / k["dir"] for k in ranked],
         history=history,
-        val_auc=float(_ranked(kept)[0]["val_auc"]),
+        val_auc=float(ranked[0]["val_auc"]),
         seconds=time.perf_counter() - t0,
         last_dir=last_dir,
     )

@@ -69,3 +69,18 @@ def test_hub_weights_of_another_architecture_are_refused(monkeypatch):
     monkeypatch.setattr(W, "create_hub_model", lambda name: timm.create_model("resnet18"))
     with pytest.raises(ValueError, match="architecture 'resnet18'"):
         create_extractor("resnet50", weights="resnet18.a1_in1k")
+
+
+def test_unknown_pretrained_tag_lists_the_architectures_weights():
+    from difffake_core.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError) as err:
+        create_extractor("resnet50", weights="resnet50.bogus_in1k")
+    assert "resnet50.a1_in1k" in str(err.value) and "resnet50.bogus_in1k" in str(err.value)
+
+
+def test_weights_argument_kinds():
+    assert W.looks_like_file("/models/extractor.safetensors")
+    assert W.looks_like_file("weights.pth")
+    assert not W.looks_like_file("resnet50.a1_in1k")
+    assert not W.looks_like_file("hf-hub:timm/resnet50.a1_in1k")
