@@ -105,9 +105,10 @@ def evaluate_scores(
         "balanced accuracy at threshold": video.get("balanced_accuracy"),
         "videos scored / total": f"{len(ok)} / {len(scores)}",
         "reals seen in training": result["reals_seen_in_training"],
-        "video ROC-AUC, unseen videos only": result.get("difffake_unseen_only", {}).get("roc_auc"),
         "note": video.get("note"),
     }
+    if "difffake_unseen_only" in result:
+        summary["video ROC-AUC, unseen videos only"] = result["difffake_unseen_only"]["roc_auc"]
     result["summary"] = summary
     keep = ["subset", "n", "n_fake", "n_real", "roc_auc", "average_precision", "eer", "tpr", "fpr"]
     write_markdown_report(out / "report.md", summary, breakdown[[c for c in keep if c in breakdown]],
@@ -122,6 +123,8 @@ def summary_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     for k, v in result["summary"].items():
         if k == "note" and not v:
             continue
+        if v is None:
+            v = "n/a (needs both real and fake videos)"
         rows.append({"metric": k, "value": f"{v:.4f}" if isinstance(v, float) else v})
     return rows
 
