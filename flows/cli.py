@@ -389,10 +389,16 @@ def main(argv: list[str] | None = None) -> int:
         return catalog_cli.run(args)
     if getattr(args, "catalog", None):
         os.environ["DIFFFAKE_CATALOG"] = args.catalog
+    from data_catalog.errors import DatasetError
+    from difffake_core.errors import DiffFakeError
+
     try:
         return args.fn(args)
     except BrokenPipeError:  # e.g. `difffake ... | head`
         return 0
+    except (DiffFakeError, DatasetError) as exc:  # user errors: a message, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

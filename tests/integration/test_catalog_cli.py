@@ -62,3 +62,10 @@ def test_preview_writes_a_contact_sheet(catalog_root, capsys, tmp_path):
 def test_unknown_dataset_is_a_clear_error(catalog_root, capsys):
     assert main(["catalog", "--catalog", catalog_root, "show", "nope.videos"]) == 2
     assert "nope.videos" in capsys.readouterr().err
+
+
+def test_bad_corpus_path_is_a_message_not_a_traceback(capsys, tmp_path):
+    missing = tmp_path / "nowhere"
+    assert main(["ingest", str(missing), "--catalog", str(tmp_path / "cat")]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "Traceback" not in err
