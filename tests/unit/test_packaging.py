@@ -34,3 +34,21 @@ def test_exactly_one_opencv_distribution_and_cv2_works():
 @pytest.mark.parametrize("module", ["decord", "av", "mediapipe", "timm", "prefect", "duckdb"])
 def test_pinned_packages_import(module):
     __import__(module)
+
+
+def test_prefect_yaml_deployments_point_at_real_flows_with_valid_parameters():
+    import importlib
+    from pathlib import Path
+
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "prefect.yaml").read_text())
+    names = set()
+    for dep in spec["deployments"]:
+        module, attr = dep["entrypoint"].split(":")
+        flow = getattr(importlib.import_module(module), attr)
+        flow.validate_parameters(dep.get("parameters", {}))  # raises on a bad config
+        names.add(flow.name)
+    assert {"retrain-detector", "score-media-archive"} <= names
+    retrain = next(d for d in spec["deployments"] if d["name"] == "retrain-weekly")
+    assert retrain["schedules"][0]["cron"] == "0 3 * * 1"
