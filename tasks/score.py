@@ -167,7 +167,10 @@ def publish_scores(
     fp = fingerprint(STAGE_VERSION, detector_version, content)
     parents = {} if detector_name == "file" else {detector_name: detector_version}
     found = catalog.find(f"{archive}.scores", fp)
-    if found is None:
+    found_pairs = catalog.find(f"{archive}.pair_scores", fp)
+    if found is not None and found_pairs is not None:
+        scores_version, pairs_version = found.version, found_pairs.version
+    else:  # (a crash between the two publications leaves scores without pairs: redo both)
         with catalog.writer(f"{archive}.scores", parents=parents, fingerprint_=fp,
                             parameters={"detector": detector_version}) as w:  # fmt: skip
             w.write(scores)
@@ -176,9 +179,6 @@ def publish_scores(
                             fingerprint_=fp) as w2:  # fmt: skip
             w2.write(pairs)
         pairs_version = w2.manifest.version
-    else:
-        scores_version = found.version
-        pairs_version = catalog.find(f"{archive}.pair_scores", fp).version
     out = {"scores": scores_version, "pair_scores": pairs_version}
     if out_dir:
         import pyarrow.parquet as pq
