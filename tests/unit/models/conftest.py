@@ -5,23 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-import torch
 from skimage import data
 
-from tests.unit.models.tiny_backbone import ensure_tiny_backbone
-
-
-@pytest.fixture(scope="session")
-def tiny_name() -> str:
-    return ensure_tiny_backbone()
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    prev = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: thread sync costs more than it saves
-    yield
-    torch.set_num_threads(prev)
+from tests.unit.torch_fixtures import _one_thread, tiny_name  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="session")
