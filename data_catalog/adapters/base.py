@@ -192,6 +192,25 @@ def scan_files(
 ADAPTERS: Registry[type[CorpusAdapter]] = Registry("corpus adapter")
 
 
+def select_subfolders(base: Path, wanted: list[str] | None, what: str) -> list[str]:
+    """Names of the visible sub-folders of ``base`` (none if it is missing), or ``wanted``
+    after checking each exists; ``what`` names them in the error ("FF++ method")."""
+    present = (
+        sorted(d.name for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))
+        if base.is_dir()
+        else []
+    )
+    if wanted is None:
+        return present
+    absent = [w for w in wanted if w not in present]
+    if absent:
+        raise CorpusError(
+            f"{what} folder(s) {', '.join(absent)} not found under {base}; "
+            f"present: {', '.join(present) or '(none)'}"
+        )
+    return list(wanted)
+
+
 def register_adapter(cls: type[CorpusAdapter]) -> type[CorpusAdapter]:
     """Class decorator: register ``cls`` in :data:`ADAPTERS` under ``cls.name``."""
     ADAPTERS.register(cls.name)(cls)

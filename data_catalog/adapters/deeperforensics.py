@@ -33,13 +33,13 @@ from data_catalog.adapters.base import (
     SPLITS,
     VIDEO_EXTENSIONS,
     CorpusAdapter,
-    CorpusError,
     CorpusRootError,
     ManifestError,
     VideoEntry,
     register_adapter,
     relative_id,
     scan_files,
+    select_subfolders,
     strip_extension,
 )
 
@@ -83,18 +83,7 @@ class DeeperForensicsAdapter(CorpusAdapter):
 
     def _selected(self) -> list[str]:
         base = self.root / "manipulated_videos"
-        present = sorted(
-            d.name for d in base.iterdir() if d.is_dir() and not d.name.startswith(".")
-        )
-        if self.perturbations is None:
-            return present
-        absent = [p for p in self.perturbations if p not in present]
-        if absent:
-            raise CorpusError(
-                f"perturbation folder(s) {', '.join(absent)} not found under {base}; "
-                f"present: {', '.join(present) or '(none)'}"
-            )
-        return list(self.perturbations)
+        return select_subfolders(base, self.perturbations, "perturbation")
 
     def _scan(self) -> Iterator[VideoEntry]:
         splits = self._load_splits()

@@ -35,6 +35,7 @@ from data_catalog.adapters.base import (
     VideoEntry,
     register_adapter,
     scan_files,
+    select_subfolders,
 )
 
 MANIPULATION_METHODS = (
@@ -100,20 +101,7 @@ class FaceForensicsAdapter(CorpusAdapter):
 
     def _selected_methods(self) -> list[str]:
         base = self.root / "manipulated_sequences"
-        present = (
-            sorted(d.name for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))
-            if base.is_dir()
-            else []
-        )
-        if self.methods is None:
-            return present
-        absent = [m for m in self.methods if m not in present]
-        if absent:
-            raise CorpusError(
-                f"FF++ method folder(s) {', '.join(absent)} not found under {base}; "
-                f"present: {', '.join(present) or '(none)'}"
-            )
-        return list(self.methods)
+        return select_subfolders(base, self.methods, "FF++ method")
 
     def _scan(self) -> Iterator[VideoEntry]:
         real_split, pair_split = self._load_splits()
