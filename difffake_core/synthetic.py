@@ -159,17 +159,26 @@ def face_swap(
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def write_mp4(path: str | Path, frames: list[np.ndarray], fps: int = 25, crf: int = 20) -> Path:
-    """H.264 MP4 with PyAV (even frame sizes)."""
+def write_video(
+    path: str | Path,
+    frames: list[np.ndarray],
+    fps: int = 25,
+    crf: int = 20,
+    codec: str = "libx264",
+    faststart: bool = False,
+) -> Path:
+    """Encode RGB frames (even height and width) with PyAV; ``crf`` applies to libx264."""
     import av
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = frames[0].shape[:2]
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as container:
+        stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "veryfast"}
+        if codec == "libx264":
+            stream.options = {"crf": str(crf), "preset": "veryfast"}
         for f in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
         container.mux(stream.encode())
@@ -207,7 +216,7 @@ def make_demo_corpus(
         for k in range(train_per_identity + test_real_per_identity):
             frames = camera_motion_frames(photos[name], n_frames, size, seed=seed + 100 * i + k)
             split = "train" if k < train_per_identity else "test"
-            write_mp4(out / split / "real" / f"{name}_{k:02d}.mp4", frames,
+            write_video(out / split / "real" / f"{name}_{k:02d}.mp4", frames,
                       crf=int(rng.integers(18, 28)))  # fmt: skip
         person = name.split("_")[0]
         base = next(n for n in names[i + 1 :] + names[:i] if n.split("_")[0] != person)
@@ -221,6 +230,6 @@ def make_demo_corpus(
                 if faces:
                     f = face_swap(f, faces[0].landmarks68.astype(np.float64), donors[name], rng)
                 swapped.append(f)
-            write_mp4(out / "test" / "fake" / f"{name}_on_{base}_{k:02d}.mp4", swapped,
+            write_video(out / "test" / "fake" / f"{name}_on_{base}_{k:02d}.mp4", swapped,
                       crf=int(rng.integers(18, 28)))  # fmt: skip
     return {"train": out / "train", "test": out / "test"}

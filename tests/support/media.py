@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 import skimage.data
 
+from difffake_core import synthetic
+
 
 def astronaut() -> np.ndarray:
     """512x512 RGB portrait (a real photo of a real face)."""
@@ -59,22 +61,8 @@ def write_video(
     crf: int = 23,
     faststart: bool = False,
 ) -> Path:
-    """Encode RGB frames (H and W even) with PyAV."""
-    path = Path(path)
-    h, w = frames[0].shape[:2]
-    options = {"movflags": "faststart"} if faststart else {}
-    with av.open(str(path), "w", options=options) as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height = w, h
-        stream.pix_fmt = "yuv420p"
-        if codec == "libx264":
-            stream.options = {"crf": str(crf), "preset": "veryfast"}
-        for f in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
+    """Encode RGB frames (H and W even) with the product's encoder (crf 23 by default)."""
+    return synthetic.write_video(path, frames, fps, crf, codec, faststart)
 
 
 def write_audio_only(path: str | Path, seconds: float = 1.0) -> Path:
