@@ -1,0 +1,65 @@
+"""Detection signals, each fitted on real videos only, and their fusion.
+
+Registry names (:data:`SIGNALS`): ``pairs`` (DiffFake), ``adjacent_pairs`` (neighbouring
+decoded frames), ``sbi_head`` (the extractor's own logit), ``landmark_dynamics`` (landmark
+trajectories), ``frame`` (the paper's single-frame Baseline). :data:`DEFAULT_SIGNALS` is the
+fused set a detector uses unless told otherwise. See :mod:`.fusion` for the fused score.
+"""
+
+from difffake_core.signals.base import (
+    SIGNALS,
+    FaceSet,
+    Signal,
+    SignalScore,
+    Units,
+    UnitSignal,
+    anomaly_params,
+    create_signal,
+)
+from difffake_core.signals.embedding_signals import AdjacentPairsSignal, FrameSignal, PairsSignal
+from difffake_core.signals.fusion import (
+    MIN_CALIBRATION,
+    CalibrationError,
+    Fusion,
+    FusionRule,
+    calibrate_fusion,
+    combine_percentiles,
+    driving_signal,
+    percentile,
+)
+from difffake_core.signals.landmarks import LandmarkDynamicsSignal
+from difffake_core.signals.persistence import load_fusion, load_signal, save_fusion, save_signal
+from difffake_core.signals.sbi_head import SbiHeadSignal, classifier_weights, head_logits
+
+DEFAULT_SIGNALS = ("pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics", "frame")
+
+__all__ = [
+    "DEFAULT_SIGNALS",
+    "MIN_CALIBRATION",
+    "SIGNALS",
+    "AdjacentPairsSignal",
+    "CalibrationError",
+    "FaceSet",
+    "FrameSignal",
+    "Fusion",
+    "FusionRule",
+    "LandmarkDynamicsSignal",
+    "PairsSignal",
+    "SbiHeadSignal",
+    "Signal",
+    "SignalScore",
+    "UnitSignal",
+    "Units",
+    "anomaly_params",
+    "calibrate_fusion",
+    "classifier_weights",
+    "combine_percentiles",
+    "create_signal",
+    "driving_signal",
+    "head_logits",
+    "load_fusion",
+    "load_signal",
+    "percentile",
+    "save_fusion",
+    "save_signal",
+]
