@@ -12,6 +12,9 @@ import pyarrow as pa
 from data_catalog.errors import SchemaMismatchError
 
 N_LANDMARKS = 68
+# One percentile and one raw-score column per registered signal, in this order (fixed, so the
+# scores schema does not depend on which signals a detector uses; unused ones stay null).
+SIGNAL_COLUMNS = ("pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics", "frame")
 
 VIDEOS = pa.schema(
     [
@@ -70,6 +73,7 @@ EMBEDDINGS = pa.schema(
         ("method", pa.string()),
         ("extractor_version", pa.string()),
         ("vector", pa.list_(pa.float32())),
+        ("logit", pa.float32()),  # extractor's fake-vs-real logit (sbi_head signal)
     ]
 )
 
@@ -98,6 +102,9 @@ SCORES = pa.schema(
         ("baseline_score", pa.float64()),
         ("verdict", pa.string()),
         ("threshold", pa.float64()),
+        ("driving_signal", pa.string()),
+        *[(f"pct_{s}", pa.float64()) for s in SIGNAL_COLUMNS],
+        *[(f"raw_{s}", pa.float64()) for s in SIGNAL_COLUMNS],
         ("frames_used", pa.int32()),
         ("pairs_used", pa.int32()),
         ("tracks", pa.int32()),
@@ -114,6 +121,7 @@ PAIR_SCORES = pa.schema(
         ("frame_a", pa.int64()),
         ("frame_b", pa.int64()),
         ("loglik", pa.float64()),
+        ("signal", pa.string()),
     ]
 )
 

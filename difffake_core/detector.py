@@ -1,11 +1,20 @@
-"""A fitted DiffFake detector: extractor + pair anomaly model + threshold, saved as one folder.
+"""A fitted DiffFake detector: extractor + signals + fusion (or, in the legacy pair-only
+format, one pair anomaly model + threshold), saved as one folder.
 
 Folder layout (no pickle anywhere)::
 
     detector.json            card: settings, threshold, validation figures, data versions
     extractor/               model.safetensors + card.json (see difffake_core.training)
-    anomaly/                 pair model (arrays.safetensors + model.json)
-    baseline/                single-frame model of the paper's "Baseline" (optional)
+    signals/<name>/          one fitted signal each (difffake_core.signals.persistence)
+    fusion.json/.safetensors percentile references, fusion rule, fused threshold
+    anomaly/, baseline/      legacy pair-only detectors (format difffake-detector/1)
+
+Fused scoring (:meth:`Detector.score_faces`): every signal scores the video's
+:class:`~difffake_core.signals.FaceSet`; the raw scores become percentiles against the
+calibration reals and combine into ``fake_score`` in ``[0, 1]``
+(:mod:`difffake_core.signals.fusion`).
+
+Legacy pair-only scoring:
 
 Scoring one video: embed its usable face crops, pair frames inside each face track, combine
 and L2-normalise, take the pair log-likelihoods under the anomaly model; a track's
@@ -26,8 +35,11 @@ from difffake_core.anomaly import AnomalyModel, load_anomaly_model, save_anomaly
 from difffake_core.errors import ModelAssetError
 from difffake_core.pairs import PairSet, build_pairs
 from difffake_core.scoring import score_groups, video_verdicts
+from difffake_core.signals import FaceSet, Fusion, Signal
+from difffake_core.signals.persistence import load_fusion, load_signal, save_fusion, save_signal
 
 FORMAT = "difffake-detector/1"
+FUSED_FORMAT = "difffake-detector/2"
 CARD_FILE = "detector.json"
 
 
@@ -83,17 +95,66 @@ class VideoScore:
     tracks: int
     pair_table: pd.DataFrame
     track_table: pd.DataFrame
+    driving_signal: str | None = None
+    percentiles: dict[str, float] = field(default_factory=dict)
+    raw: dict[str, float] = field(default_factory=dict)
+    signal_status: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class Detector:
-    """Everything needed to score a video. ``card`` holds the provenance written to disk."""
+    """Everything needed to score a video. ``card`` holds the provenance written to disk.
 
-    anomaly: AnomalyModel
+    A fused detector has ``signals`` and ``fusion`` (``anomaly`` None); a legacy one has
+    ``anomaly`` (and optionally ``baseline``).
+    """
+
+    anomaly: AnomalyModel | None
     threshold: float | None
     pairs: PairSettings = field(default_factory=PairSettings)
     baseline: AnomalyModel | None = None
     card: dict[str, Any] = field(default_factory=dict)
+    signals: dict[str, Signal] | None = None
+    fusion: Fusion | None = None
+
+    @property
+    def is_fused(self) -> bool:
+        return self.signals is not None and self.fusion is not None
+
+    def score_faces(self, faces: FaceSet) -> VideoScore:
+        """Fused score of one video's faces (needs a fused detector).
+
+        The pair table holds every signal's units (column ``signal``); ``pairs_used`` counts
+        the ``pairs`` signal's pairs (or all units without it).
+        """
+        if not self.is_fused:
+            raise ValueError("score_faces needs a fused detector (signals + fusion)")
+        results = {name: sig.score(faces) for name, sig in self.signals.items()}
+        raw = {name: np.array([r.raw], np.float64) for name, r in results.items()}
+        fused = self.fusion.score(raw)
+        pct = dict(zip(self.fusion.signals, fused["percentiles"][0].tolist(), strict=True))
+        fake = float(fused["fake_score"][0])
+        tables = [r.units.assign(signal=name) for name, r in results.items() if len(r.units)]
+        units = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
+            columns=["track_id", "frame_a", "frame_b", "loglik", "signal"])  # fmt: skip
+        tracks = [r.tracks.assign(signal=name) for name, r in results.items() if len(r.tracks)]
+        n_pairs = results["pairs"].n_units if "pairs" in results else len(units)
+        status = "ok" if np.isfinite(fake) else "too_few_pairs"
+        return VideoScore(
+            fake_score=fake,
+            baseline_score=float(results["frame"].raw) if "frame" in results else np.nan,
+            verdict=fused["verdict"][0] if status == "ok" else None,
+            status=status,
+            frames_used=int(np.count_nonzero(faces.is_sampled)),
+            pairs_used=int(n_pairs),
+            tracks=len(set(faces.track_id.tolist())),
+            pair_table=units,
+            track_table=pd.concat(tracks, ignore_index=True) if tracks else pd.DataFrame(),
+            driving_signal=fused["driving"][0],
+            percentiles=pct,
+            raw={name: float(r.raw) for name, r in results.items()},
+            signal_status={name: r.status for name, r in results.items()},
+        )
 
     def score_embeddings(
         self, key: str, frames: np.ndarray, tracks: np.ndarray, vectors: np.ndarray
@@ -147,15 +208,21 @@ class Detector:
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        save_anomaly_model(self.anomaly, directory / "anomaly")
+        if self.is_fused:
+            for name, sig in self.signals.items():
+                save_signal(sig, directory / "signals" / name)
+            save_fusion(self.fusion, directory)
+        if self.anomaly is not None:
+            save_anomaly_model(self.anomaly, directory / "anomaly")
         if self.baseline is not None:
             save_anomaly_model(self.baseline, directory / "baseline")
         if extractor_dir is not None:
             shutil.copytree(extractor_dir, directory / "extractor", dirs_exist_ok=True)
         card = dict(self.card)
         card.update(
-            format=FORMAT,
-            threshold=self.threshold,
+            format=FUSED_FORMAT if self.is_fused else FORMAT,
+            signals=list(self.signals) if self.is_fused else None,
+            threshold=self.fusion.threshold if self.is_fused else self.threshold,
             pairs=self.pairs.__dict__,
             has_baseline=self.baseline is not None,
         )
@@ -169,8 +236,16 @@ class Detector:
         if not path.is_file():
             raise ModelAssetError(f"not a detector folder (no {CARD_FILE}): {directory}")
         card = json.loads(path.read_text())
-        if card.get("format") != FORMAT:
-            raise ModelAssetError(f"{path}: format {card.get('format')!r}, expected {FORMAT!r}")
+        if card.get("format") not in (FORMAT, FUSED_FORMAT):
+            raise ModelAssetError(
+                f"{path}: format {card.get('format')!r}, expected {FUSED_FORMAT!r} or {FORMAT!r}"
+            )
+        if card["format"] == FUSED_FORMAT:
+            signals = {n: load_signal(directory / "signals" / n) for n in card["signals"]}
+            fusion = load_fusion(directory)
+            return cls(anomaly=None, threshold=fusion.threshold,
+                       pairs=PairSettings(**card.get("pairs", {})), card=card, signals=signals,
+                       fusion=fusion)  # fmt: skip
         baseline = load_anomaly_model(directory / "baseline") if card.get("has_baseline") else None
         return cls(
             anomaly=load_anomaly_model(directory / "anomaly"),

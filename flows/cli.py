@@ -180,6 +180,8 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         target_fpr=args.target_fpr,
         runtime=args.runtime,
         train_overrides={"epochs": args.epochs} if args.epochs else {},
+        **({"signals": args.signals.split(",")} if args.signals else {}),
+        **({"fusion_rule": args.fusion} if args.fusion else {}),
     )
     entries = _count_entries(args.path, args.adapter)
     with progress_bar("ingest", entries):
@@ -211,6 +213,12 @@ def _add_retrain(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int)
     p.add_argument("--pairs", default="paper", choices=["paper", "all", "consecutive"])
     p.add_argument("--op", default="sq_diff", choices=["sq_diff", "abs_diff", "diff", "cube_diff"])
+    p.add_argument(
+        "--signals",
+        help="comma-separated signals of the fused detector "
+        "(pairs,adjacent_pairs,sbi_head,landmark_dynamics,frame); 'pairs' = paper",
+    )
+    p.add_argument("--fusion", help="fusion rule: sidak_max (default), top2_mean, mean")
     p.add_argument(
         "--model",
         default="pca_gmm",

@@ -7,7 +7,7 @@ scheduled rerun on an unchanged corpus costs little more than hashing the files.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from prefect import flow
 from pydantic import BaseModel, Field
@@ -16,11 +16,16 @@ from data_catalog import Catalog
 from data_catalog.catalog import default_root
 from difffake_core.detector import PairSettings
 from difffake_core.ingest import IngestParams
+from difffake_core.signals import MIN_CALIBRATION, FusionRule
 from flows.ingest_corpus import IngestConfig, ingest_corpus
 from tasks.data import video_table
 from tasks.detector import fit_detector, split_real_videos
 from tasks.embed import embed_faces, make_embedding_pairs
 from tasks.train import train_extractor_task
+
+SignalName = Literal["pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics", "frame"]
+# adjacent_pairs needs neighbour frames decoded at ingest, which is not wired yet
+RETRAIN_SIGNALS = ("pairs", "sbi_head", "landmark_dynamics", "frame")
 
 
 class RetrainConfig(BaseModel):
@@ -43,8 +48,22 @@ class RetrainConfig(BaseModel):
     )
     anomaly_params: dict[str, Any] = Field(default_factory=dict)
     baseline_model: str | None = Field("pca_gmm", description="Single-frame baseline model")
+    signals: list[SignalName] = Field(
+        default_factory=lambda: list(RETRAIN_SIGNALS),
+        description="Signals of the fused detector (each fitted on reals only); ['pairs'] "
+        "alone is the DiffFake pair-only setting",
+    )
+    signal_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-signal parameters, e.g. {'sbi_head': {'top_k': 8}}"
+    )
+    fusion_rule: FusionRule = Field(FusionRule.SIDAK_MAX, description="How percentiles combine")
+    min_calibration: int = Field(
+        MIN_CALIBRATION, ge=2, description="Fewest held-out reals accepted for calibration"
+    )
     target_fpr: float = Field(0.05, ge=0.0, lt=1.0)
-    calibration_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    calibration_fraction: float = Field(
+        0.3, gt=0.0, lt=1.0, description="Share of real videos held out (all of them calibrate)"
+    )
     runtime: str = "auto"
     seed: int = 0
 
@@ -78,6 +97,7 @@ def retrain_detector(config: RetrainConfig) -> dict[str, Any]:
         "extractor": extractor["version"],
         "embeddings": emb_version,
         "embedding_pairs": pairs_version,
+        "face_crops": crops_version,
     }
     sha = videos.set_index("video_id")["content_sha256"]
     card = {
@@ -92,7 +112,8 @@ def retrain_detector(config: RetrainConfig) -> dict[str, Any]:
     detector = fit_detector(
         catalog_root, corpus, versions, fit_ids, calibrate_ids, config.pairs,
         config.anomaly_model, config.anomaly_params, config.baseline_model, config.target_fpr,
-        card,
+        card, list(config.signals), config.signal_overrides, config.fusion_rule.value,
+        config.min_calibration,
     )  # fmt: skip
     return {
         "corpus": corpus,

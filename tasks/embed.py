@@ -12,10 +12,12 @@ from data_catalog import Catalog, fingerprint
 from data_catalog.schemas import EMBEDDING_PAIRS, EMBEDDINGS
 from difffake_core.detector import PairSettings, video_pairs
 from difffake_core.embedding import embed_crops
+from difffake_core.errors import ModelAssetError
+from difffake_core.signals import classifier_weights, head_logits
 from tasks.data import usable_crops, video_table
 from tasks.runtime import embedder, extractor_dir
 
-STAGE_VERSION = "embed-1"
+STAGE_VERSION = "embed-2"  # 2: logit column
 VIDEOS_PER_PART = 256
 
 
@@ -38,7 +40,9 @@ def embed_faces(
         return found.version
     videos = video_table(catalog, corpus).set_index("video_id")
     df = usable_crops(catalog, corpus, face_crops_version)
-    model, size = embedder(extractor_dir(catalog, ext_name, extractor_version), runtime)
+    ckpt = extractor_dir(catalog, ext_name, extractor_version)
+    model, size = embedder(ckpt, runtime)
+    head = extractor_head(ckpt)
     parents = {crops_name: face_crops_version, ext_name: extractor_version}
     with catalog.writer(
         name, parents=parents, parameters={"runtime": runtime}, fingerprint_=fp
@@ -59,11 +63,20 @@ def embed_faces(
                         "method": nullable(meta["method"]),
                         "extractor_version": [extractor_version] * len(part),
                         "vector": list(vectors),
+                        "logit": head_logits(vectors, *head) if head else [None] * len(part),
                     },
                     schema=EMBEDDINGS,
                 )
             )
     return w.manifest.version
+
+
+def extractor_head(checkpoint: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The classifier weights of an extractor, or None when it has no classifier head."""
+    try:
+        return classifier_weights(checkpoint)
+    except ModelAssetError:
+        return None
 
 
 def nullable(series: pd.Series) -> list:

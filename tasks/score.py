@@ -20,12 +20,14 @@ from data_catalog.schemas import PAIR_SCORES, SCORES
 from difffake_core.detector import Detector
 from difffake_core.embedding import embed_crops
 from difffake_core.ingest import IngestParams, process_video
+from difffake_core.signals import build_faceset, head_logits
 from difffake_core.video import file_sha256
+from tasks.embed import extractor_head
 from tasks.progress import emit
 from tasks.resources import face_analyzer
 from tasks.runtime import embedder
 
-STAGE_VERSION = "score-1"
+STAGE_VERSION = "score-2"  # 2: fused signals, per-signal columns
 _detectors: dict[str, Detector] = {}
 _lock = threading.Lock()
 
@@ -70,6 +72,10 @@ def list_media(source: str, adapter: str = "folder", options: dict | None = None
             for p in paths
         ]  # fmt: skip
     return get_adapter(adapter, source, **(options or {})).to_frame().to_dict("records")
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
 
 
 def _result_row(entry: dict, sha: str | None, detector_version: str, **values: Any) -> dict:
@@ -117,23 +123,39 @@ def score_video(
         row = _result_row(entry, sha, detector_version, status=vf.status, error=vf.error)
     else:
         faces = [r for r in vf.rows if r.status == "ok"]
-        model, size = embedder(os.path.join(detector_folder, "extractor"), runtime)
+        ckpt = os.path.join(detector_folder, "extractor")
+        model, size = embedder(ckpt, runtime)
         vectors = embed_crops(model, [r.crop for r in faces], size)
-        result = detector.score_embeddings(
-            sha,
-            np.array([r.frame_index for r in faces]),
-            np.array([r.track_id for r in faces]),
-            vectors,
-        )
+        frames = np.array([r.frame_index for r in faces], np.int64)
+        tracks = np.array([r.track_id for r in faces], np.int64)
+        if detector.is_fused:
+            head = extractor_head(ckpt)
+            fs = build_faceset(
+                sha, frames, tracks,
+                timestamp_s=np.array([r.timestamp_s for r in faces], np.float64),
+                vectors=vectors,
+                logits=head_logits(vectors, *head) if head and len(vectors) else None,
+                crop_landmarks=np.array([r.landmarks for r in faces], np.float64).reshape(-1, 136),
+                crop_boxes=np.array([r.bbox for r in faces], np.float64).reshape(-1, 4),
+                crop_size=params.crop_size, fps=vf.info.fps if vf.info else None,
+            )  # fmt: skip
+            result = detector.score_faces(fs)
+        else:
+            result = detector.score_embeddings(sha, frames, tracks, vectors)
+        signal_cols = {f"pct_{k}": _num(v) for k, v in result.percentiles.items()}
+        signal_cols.update({f"raw_{k}": _num(v) for k, v in result.raw.items()})
+        signal_cols = {k: v for k, v in signal_cols.items() if k in SCORES.names}
         row = _result_row(
             entry, sha, detector_version,
-            fake_score=None if np.isnan(result.fake_score) else result.fake_score,
-            baseline_score=None if np.isnan(result.baseline_score) else result.baseline_score,
+            fake_score=_num(result.fake_score), baseline_score=_num(result.baseline_score),
             verdict=result.verdict, threshold=detector.threshold, frames_used=result.frames_used,
             pairs_used=result.pairs_used, tracks=result.tracks, status=result.status,
+            driving_signal=result.driving_signal, **signal_cols,
             error=None if result.status == "ok" else f"{result.status}: {len(faces)} usable face frames",
         )  # fmt: skip
         pt = result.pair_table.assign(video_id=entry["video_id"])
+        if "signal" not in pt:
+            pt = pt.assign(signal="pairs")
         pair_rows = pa.Table.from_pandas(pt[PAIR_SCORES.names], schema=PAIR_SCORES,
                                          preserve_index=False)  # fmt: skip
     work.put(sha, {"pair_scores": pair_rows, "scores": pa.Table.from_pylist([row], schema=SCORES)})

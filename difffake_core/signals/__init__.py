@@ -17,6 +17,7 @@ from difffake_core.signals.base import (
     create_signal,
 )
 from difffake_core.signals.embedding_signals import AdjacentPairsSignal, FrameSignal, PairsSignal
+from difffake_core.signals.fit import calibrate_signals, fit_signals, raw_scores
 from difffake_core.signals.fusion import (
     MIN_CALIBRATION,
     CalibrationError,
@@ -27,6 +28,7 @@ from difffake_core.signals.fusion import (
     driving_signal,
     percentile,
 )
+from difffake_core.signals.inputs import build_faceset, frame_landmarks
 from difffake_core.signals.landmarks import LandmarkDynamicsSignal
 from difffake_core.signals.persistence import load_fusion, load_signal, save_fusion, save_signal
 from difffake_core.signals.sbi_head import SbiHeadSignal, classifier_weights, head_logits
@@ -52,8 +54,13 @@ __all__ = [
     "Units",
     "anomaly_params",
     "calibrate_fusion",
+    "calibrate_signals",
+    "fit_signals",
+    "raw_scores",
     "classifier_weights",
+    "build_faceset",
     "combine_percentiles",
+    "frame_landmarks",
     "create_signal",
     "driving_signal",
     "head_logits",

@@ -191,7 +191,10 @@ class LandmarkDynamicsSignal(UnitSignal):
         if n < 4:
             raise ValueError(f"signal 'landmark_dynamics': {n} real tracks to fit on, need >= 4")
         X = np.concatenate([u.X for u in parts if len(u)])
-        center = np.nanmean(np.where(np.isfinite(X), X, np.nan), axis=0)
+        finite = np.isfinite(X)
+        counts = finite.sum(axis=0)
+        center = np.where(finite, X, 0.0).sum(axis=0) / np.maximum(counts, 1)
+        center = np.where(counts > 0, center, np.nan)
         self.center_ = np.where(np.isfinite(center), center, 0.0)
         Xf = np.where(np.isfinite(X), X, self.center_)
         spread = Xf.std(axis=0)

@@ -40,6 +40,7 @@ def trained(demo_corpus, prefect_harness, tmp_path_factory):
         ingest=IngestParams(n_frames=10),
         train_overrides=TINY_TRAINING,
         pairs=PairSettings(images_to_pair=4, min_pairs=2),
+        min_calibration=2,  # a tiny corpus: 8 reals, 2 held out
     )
     return config, retrain_detector(config), catalog
 
@@ -100,6 +101,13 @@ def test_score_archive_statuses_and_resume(trained, demo_corpus, media, tmp_path
     assert len(swaps) == 4 and all(r["status"] == "ok" for r in swaps)
     assert all(np.isfinite(r["fake_score"]) and r["verdict"] in ("real", "fake") for r in swaps)
     assert all(r["pairs_used"] > 0 and r["threshold"] == out["threshold"] for r in swaps)
+    # the fused score is a percentile combination; each signal reports its own columns
+    for r in swaps:
+        assert 0.0 <= r["fake_score"] <= 1.0 and r["driving_signal"] in out["signals"]
+        pcts = [r[f"pct_{s}"] for s in out["signals"]]
+        assert all(p is None or 0.0 < p < 1.0 for p in pcts) and any(p is not None for p in pcts)
+        assert r["driving_signal"] == out["signals"][int(np.nanargmax(
+            [np.nan if p is None else p for p in pcts]))]  # fmt: skip
     csv = (tmp_path / "results" / "scores.csv").read_text()
     assert "faceless" in csv and "corrupt" in csv
     second = score_media_archive(config)
