@@ -20,6 +20,7 @@ def pair_scores(n: int, offset: int = 0) -> pa.Table:
             "frame_a": list(range(n)),
             "frame_b": list(range(1, n + 1)),
             "loglik": [float(i) for i in range(n)],
+            "signal": ["pairs"] * n,
         }
     )
 
