@@ -33,7 +33,7 @@ import pandas as pd
 
 from difffake_core.anomaly import AnomalyModel, load_anomaly_model, save_anomaly_model
 from difffake_core.errors import ModelAssetError
-from difffake_core.pairs import PairSet, build_pairs
+from difffake_core.pairs import CombineOp, PairSet, PairStrategy, build_pairs
 from difffake_core.scoring import score_groups, video_verdicts
 from difffake_core.signals import FaceSet, Fusion, Signal
 from difffake_core.signals.persistence import load_fusion, load_signal, save_fusion, save_signal
@@ -52,8 +52,8 @@ class Embedder(Protocol):
 class PairSettings:
     """How frames are paired and combined (the paper: ``paper`` strategy, ``sq_diff``)."""
 
-    strategy: str = "paper"
-    op: str = "sq_diff"
+    strategy: PairStrategy = PairStrategy.PAPER
+    op: CombineOp = CombineOp.SQ_DIFF
     images_to_pair: int = 8
     seed: int = 0
     min_pairs: int = 4

@@ -62,3 +62,11 @@ class UnknownNameError(DiffFakeError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return self.args[0]
+
+
+class UsageError(DiffFakeError, ValueError):
+    """A user mistake: a bad setting, or a step run before the one it needs."""
+
+
+class NotEnoughDataError(UsageError):
+    """The input holds too little usable data for the step (e.g. fewer than 2 real videos)."""

@@ -397,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
         return catalog_cli.run(args)
     if getattr(args, "catalog", None):
         os.environ["DIFFFAKE_CATALOG"] = args.catalog
+    from pydantic import ValidationError
+
     from data_catalog.errors import DatasetError
     from difffake_core.errors import DiffFakeError
 
@@ -407,6 +409,17 @@ def main(argv: list[str] | None = None) -> int:
     except (DiffFakeError, DatasetError) as exc:  # user errors: a message, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ValidationError as exc:  # a bad choice or value, checked by the config models
+        print(f"error: {validation_message(exc)}", file=sys.stderr)
+        return 2
+
+
+def validation_message(exc: Any) -> str:
+    """One line per bad field of a pydantic ``ValidationError``: ``field: what is wrong``."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})"
+        for e in exc.errors()
+    )
 
 
 if __name__ == "__main__":

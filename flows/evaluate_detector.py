@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from data_catalog import Catalog
 from data_catalog.catalog import default_root
 from difffake_core.detector import Detector
+from flows.choices import DEFAULT_ADAPTER, DEFAULT_RUNTIME, AdapterName, RuntimeName
 from flows.score_media_archive import ScoreConfig, score_media_archive
 from tasks.evaluate import evaluate_scores
 from tasks.score import resolve_detector
@@ -18,13 +19,13 @@ from tasks.score import resolve_detector
 
 class EvaluateConfig(BaseModel):
     source: str = Field(description="Labelled corpus (folder with real/ fake/, or manifest)")
-    adapter: str = "folder"
+    adapter: AdapterName = DEFAULT_ADAPTER
     adapter_options: dict[str, Any] = Field(default_factory=dict)
     detector: str | None = None
     archive: str | None = None
     catalog: str | None = None
     out_dir: str = Field("evaluation", description="Folder for metrics.json, plots, report.md")
-    runtime: str = "auto"
+    runtime: RuntimeName = DEFAULT_RUNTIME
     face_model: str | None = None
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from data_catalog.catalog import default_root
 from difffake_core.ingest import IngestParams
+from flows.choices import DEFAULT_ADAPTER, AdapterName
 from tasks.ingest import ingest_video, list_corpus, publish_ingest, work_key
 from tasks.resources import close_all
 
@@ -20,7 +21,7 @@ class IngestConfig(BaseModel):
     """Parameters of one ingest run."""
 
     root: str = Field(description="Corpus folder (or file for manifest-based adapters)")
-    adapter: str = Field("folder", description="Corpus adapter name")
+    adapter: AdapterName = Field(DEFAULT_ADAPTER, description="Corpus adapter name")
     adapter_options: dict[str, Any] = Field(default_factory=dict)
     corpus: str | None = Field(None, description="Dataset prefix; default: the folder's name")
     catalog: str | None = Field(None, description="Catalog root; default $DIFFFAKE_CATALOG")

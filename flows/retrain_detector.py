@@ -17,6 +17,16 @@ from data_catalog.catalog import default_root
 from difffake_core.detector import PairSettings
 from difffake_core.ingest import IngestParams
 from difffake_core.signals import MIN_CALIBRATION, FusionRule
+from flows.choices import (
+    DEFAULT_ADAPTER,
+    DEFAULT_ANOMALY_MODEL,
+    DEFAULT_PRESET,
+    DEFAULT_RUNTIME,
+    AdapterName,
+    AnomalyModelName,
+    PresetName,
+    RuntimeName,
+)
 from flows.ingest_corpus import IngestConfig, ingest_corpus
 from tasks.data import video_table
 from tasks.detector import fit_detector, split_real_videos
@@ -32,22 +42,24 @@ class RetrainConfig(BaseModel):
     """One config for the whole re-training job."""
 
     root: str = Field(description="Real-footage corpus (fakes in it are used only for figures)")
-    adapter: str = "folder"
+    adapter: AdapterName = DEFAULT_ADAPTER
     adapter_options: dict[str, Any] = Field(default_factory=dict)
     corpus: str | None = None
     catalog: str | None = None
     face_model: str | None = None
     ingest: IngestParams = Field(default_factory=IngestParams)
-    preset: str = Field("cpu-small", description="Extractor training preset")
+    preset: PresetName = Field(DEFAULT_PRESET, description="Extractor training preset")
     train_overrides: dict[str, Any] = Field(default_factory=dict)
     pairs: PairSettings = Field(default_factory=PairSettings)
-    anomaly_model: str = Field(
-        "pca_gmm",
+    anomaly_model: AnomalyModelName = Field(
+        DEFAULT_ANOMALY_MODEL,
         description="pca_gmm (default: fast and well-posed at any scale), gmm (the paper's "
         "full-covariance mixture), diag_gmm, ocsvm",
     )
     anomaly_params: dict[str, Any] = Field(default_factory=dict)
-    baseline_model: str | None = Field("pca_gmm", description="Single-frame baseline model")
+    baseline_model: AnomalyModelName | None = Field(
+        DEFAULT_ANOMALY_MODEL, description="Single-frame baseline model"
+    )
     signals: list[SignalName] = Field(
         default_factory=lambda: list(RETRAIN_SIGNALS),
         description="Signals of the fused detector (each fitted on reals only); ['pairs'] "
@@ -64,7 +76,7 @@ class RetrainConfig(BaseModel):
     calibration_fraction: float = Field(
         0.3, gt=0.0, lt=1.0, description="Share of real videos held out (all of them calibrate)"
     )
-    runtime: str = "auto"
+    runtime: RuntimeName = DEFAULT_RUNTIME
     seed: int = 0
 
 

@@ -16,19 +16,22 @@ from pydantic import BaseModel, Field
 
 from data_catalog import Catalog
 from data_catalog.catalog import default_root
+from flows.choices import DEFAULT_ADAPTER, DEFAULT_RUNTIME, AdapterName, RuntimeName
 from tasks.resources import close_all
 from tasks.score import list_media, publish_scores, resolve_detector, score_video
 
 
 class ScoreConfig(BaseModel):
     source: str = Field(description="Folder, glob pattern or CSV manifest of media")
-    adapter: str = Field("folder", description="Corpus adapter for folders/manifests")
+    adapter: AdapterName = Field(
+        DEFAULT_ADAPTER, description="Corpus adapter for folders/manifests"
+    )
     adapter_options: dict[str, Any] = Field(default_factory=dict)
     detector: str | None = Field(None, description="NAME[@VERSION] or folder; default newest")
     archive: str | None = Field(None, description="Dataset prefix for the results")
     catalog: str | None = None
     out_dir: str | None = Field(None, description="Also write scores.parquet/.csv here")
-    runtime: str = Field("auto", description="auto, onnx, torch or tensorrt")
+    runtime: RuntimeName = Field(DEFAULT_RUNTIME, description="Embedding runtime")
     face_model: str | None = None
     workers: int = Field(2, ge=1)
     limit: int | None = None

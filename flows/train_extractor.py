@@ -9,13 +9,14 @@ from pydantic import BaseModel, Field
 
 from data_catalog import Catalog
 from data_catalog.catalog import default_root
+from flows.choices import DEFAULT_PRESET, PresetName
 from tasks.data import real_video_ids, video_table
 from tasks.train import train_extractor_task
 
 
 class TrainExtractorConfig(BaseModel):
     corpus: str = Field(description="Catalog corpus whose face_crops to train on")
-    preset: str = Field("cpu-small", description="Training preset: cpu-small or paper")
+    preset: PresetName = Field(DEFAULT_PRESET, description="Training preset")
     overrides: dict[str, Any] = Field(default_factory=dict, description="TrainConfig fields")
     catalog: str | None = None
     splits: list[str] | None = Field(

@@ -19,6 +19,7 @@ from data_catalog.adapters import get_adapter
 from data_catalog.schemas import PAIR_SCORES, SCORES
 from difffake_core.detector import Detector
 from difffake_core.embedding import embed_crops
+from difffake_core.errors import UsageError
 from difffake_core.ingest import IngestParams, process_video
 from difffake_core.signals import build_faceset, head_logits
 from difffake_core.video import file_sha256
@@ -40,7 +41,7 @@ def resolve_detector(catalog: Catalog, ref: str | None) -> tuple[str, str, str]:
     if not ref:
         names = [n for n in catalog.names() if n.endswith(".detector")]
         if not names:
-            raise ValueError("no detector in the catalog: run `difffake retrain` first")
+            raise UsageError("no detector in the catalog: run `difffake retrain` first")
         ref = max(names, key=lambda n: catalog.resolve(n))
     name, _, version = ref.partition("@")
     version = catalog.resolve(name, version or "latest")

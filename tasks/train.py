@@ -10,6 +10,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from data_catalog import Catalog, fingerprint
+from difffake_core.errors import NotEnoughDataError
 from difffake_core.training import ConsoleProgress, get_preset, train_extractor
 from difffake_core.training.checkpoint import CARD_FILE, MODEL_FILE
 from tasks.data import crop_records, usable_crops
@@ -41,7 +42,7 @@ def train_extractor_task(
     crops_name = f"{corpus}.face_crops"
     df = usable_crops(catalog, corpus, face_crops_version, video_ids)
     if df["video_id"].nunique() < 2:
-        raise ValueError(
+        raise NotEnoughDataError(
             f"{crops_name}: need face crops of at least 2 real videos to train, "
             f"got {df['video_id'].nunique()}"
         )
