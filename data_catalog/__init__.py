@@ -8,16 +8,21 @@ from data_catalog.errors import (
     SchemaMismatchError,
     VersionNotFoundError,
 )
+from data_catalog.stage import DatasetRef, StageResult, dataset_name, run_stage
 
 __all__ = [
     "Catalog",
     "DatasetError",
+    "DatasetRef",
     "DatasetExistsError",
     "DatasetNotFoundError",
     "DatasetWriter",
     "Manifest",
     "SchemaMismatchError",
+    "StageResult",
     "VersionNotFoundError",
     "WorkArea",
+    "dataset_name",
     "fingerprint",
+    "run_stage",
 ]

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from data_catalog import Catalog
 from data_catalog.catalog import default_root
 from difffake_core.detector import PairSettings
+from difffake_core.detector_fit import split_real_videos
 from difffake_core.ingest import IngestParams
 from difffake_core.signals import MIN_CALIBRATION, FusionRule
 from flows.choices import (
@@ -29,7 +30,7 @@ from flows.choices import (
 )
 from flows.ingest_corpus import IngestConfig, ingest_corpus
 from tasks.data import video_table
-from tasks.detector import fit_detector, split_real_videos
+from tasks.detector import fit_detector
 from tasks.embed import embed_faces, make_embedding_pairs
 from tasks.train import train_extractor_task
 

@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 
 from data_catalog import Catalog
+from difffake_core.detector_fit import real_video_ids  # noqa: F401  (tasks' import path)
 from difffake_core.training.data import CropRecord
-
-REAL_LABELS = ("real", None)
 
 
 def video_table(catalog: Catalog, corpus: str, version: str | None = "latest") -> pd.DataFrame:
@@ -42,11 +41,3 @@ def crop_records(df: pd.DataFrame) -> list[CropRecord]:
         )
         for row in df.itertuples()
     ]
-
-
-def real_video_ids(videos: pd.DataFrame) -> list[str]:
-    """Usable real videos. An unlabelled corpus (a folder of footage) counts as real."""
-    ok = videos[
-        (videos["status"] == "ok") & (videos["label"].isin(["real"]) | videos["label"].isna())
-    ]
-    return sorted(ok["video_id"])

@@ -8,16 +8,16 @@ import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from data_catalog import Catalog, fingerprint
+from data_catalog import Catalog, DatasetRef, dataset_name, run_stage
 from data_catalog.schemas import EMBEDDING_PAIRS, EMBEDDINGS
 from difffake_core.detector import PairSettings, video_pairs
 from difffake_core.embedding import embed_crops
 from difffake_core.errors import ModelAssetError
 from difffake_core.signals import classifier_weights, head_logits
-from tasks.data import usable_crops, video_table
+from tasks.data import usable_crops
 from tasks.runtime import embedder, extractor_dir
 
-STAGE_VERSION = "embed-2"  # 2: logit column
+STAGE_VERSION = "embed-3"  # 2: logit column; 3: videos parent, runtime fingerprinted
 VIDEOS_PER_PART = 256
 
 
@@ -32,43 +32,51 @@ def embed_faces(
 ) -> str:
     """``{corpus}.face_crops`` + ``{corpus}.extractor`` -> ``{corpus}.embeddings`` (version)."""
     catalog = Catalog(catalog_root)
-    name = f"{corpus}.embeddings"
-    crops_name, ext_name = f"{corpus}.face_crops", f"{corpus}.extractor"
-    fp = fingerprint(STAGE_VERSION, face_crops_version, extractor_version)
-    found = catalog.find(name, fp)
-    if found is not None:
-        return found.version
-    videos = video_table(catalog, corpus).set_index("video_id")
-    df = usable_crops(catalog, corpus, face_crops_version)
-    ckpt = extractor_dir(catalog, ext_name, extractor_version)
-    model, size = embedder(ckpt, runtime)
-    head = extractor_head(ckpt)
-    parents = {crops_name: face_crops_version, ext_name: extractor_version}
-    with catalog.writer(
-        name, parents=parents, parameters={"runtime": runtime}, fingerprint_=fp
-    ) as w:
+    crops = DatasetRef.of(corpus, "face_crops", face_crops_version)
+    extractor = DatasetRef.of(corpus, "extractor", extractor_version)
+    videos_ref = DatasetRef.of(corpus, "videos", catalog.resolve(dataset_name(corpus, "videos")))
+
+    def build(w) -> None:
+        videos = catalog.read_pandas(videos_ref.name, videos_ref.version).set_index("video_id")
+        df = usable_crops(catalog, corpus, face_crops_version)
+        ckpt = extractor_dir(catalog, extractor.name, extractor_version)
+        model, size = embedder(ckpt, runtime)
+        head = extractor_head(ckpt)
         ids = df["video_id"].unique()
         for start in range(0, len(ids), VIDEOS_PER_PART):
             part = df[df["video_id"].isin(set(ids[start : start + VIDEOS_PER_PART]))]
             vectors = embed_crops(model, list(part["crop"]), size, batch_size)
-            meta = videos.loc[part["video_id"]]
-            w.write(
-                pa.table(
-                    {
-                        "video_id": part["video_id"].to_numpy(),
-                        "frame_index": part["frame_index"].to_numpy(),
-                        "track_id": part["track_id"].to_numpy(),
-                        "label": nullable(meta["label"]),
-                        "split": nullable(meta["split"]),
-                        "method": nullable(meta["method"]),
-                        "extractor_version": [extractor_version] * len(part),
-                        "vector": list(vectors),
-                        "logit": head_logits(vectors, *head) if head else [None] * len(part),
-                    },
-                    schema=EMBEDDINGS,
-                )
-            )
-    return w.manifest.version
+            logits = head_logits(vectors, *head) if head else None
+            w.write(embeddings_table(part, videos.loc[part["video_id"]], vectors, logits,
+                                     extractor_version))  # fmt: skip
+
+    out = run_stage(catalog, dataset_name(corpus, "embeddings"), STAGE_VERSION,
+                    [crops, extractor, videos_ref], {"runtime": runtime}, build)  # fmt: skip
+    return out.ref.version
+
+
+def embeddings_table(
+    part: pd.DataFrame,
+    meta: pd.DataFrame,
+    vectors: np.ndarray,
+    logits: np.ndarray | None,
+    extractor_version: str,
+) -> pa.Table:
+    """Rows of ``{corpus}.embeddings``: one per usable crop of ``part`` (``vectors``: (N, D))."""
+    return pa.table(
+        {
+            "video_id": part["video_id"].to_numpy(),
+            "frame_index": part["frame_index"].to_numpy(),
+            "track_id": part["track_id"].to_numpy(),
+            "label": nullable(meta["label"]),
+            "split": nullable(meta["split"]),
+            "method": nullable(meta["method"]),
+            "extractor_version": [extractor_version] * len(part),
+            "vector": list(vectors),
+            "logit": logits if logits is not None else [None] * len(part),
+        },
+        schema=EMBEDDINGS,
+    )
 
 
 def extractor_head(checkpoint: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -96,36 +104,35 @@ def make_embedding_pairs(
 ) -> str:
     """``{corpus}.embeddings`` -> ``{corpus}.embedding_pairs`` (pairs only inside a track)."""
     catalog = Catalog(catalog_root)
-    name, emb_name = f"{corpus}.embedding_pairs", f"{corpus}.embeddings"
-    fp = fingerprint(STAGE_VERSION, embeddings_version, pairs.__dict__)
-    found = catalog.find(name, fp)
-    if found is not None:
-        return found.version
-    emb = catalog.read_pandas(emb_name, embeddings_version)
-    with catalog.writer(
-        name, parents={emb_name: embeddings_version}, parameters=pairs.__dict__, fingerprint_=fp
-    ) as w:
-        for vid, g in emb.groupby("video_id", sort=True):
+    emb = DatasetRef.of(corpus, "embeddings", embeddings_version)
+
+    def build(w) -> None:
+        table = catalog.read_pandas(emb.name, emb.version)
+        for vid, g in table.groupby("video_id", sort=True):
             ps = video_pairs(vid, g["frame_index"].to_numpy(), g["track_id"].to_numpy(),
                              vectors_of(g), pairs)  # fmt: skip
-            if len(ps) == 0:
-                continue
-            first = g.iloc[0]
-            n = len(ps)
-            w.write(
-                pa.table(
-                    {
-                        "video_id": [vid] * n,
-                        "track_id": ps.group_id.astype(np.int32),
-                        "frame_a": ps.frame_a,
-                        "frame_b": ps.frame_b,
-                        "op": [pairs.op] * n,
-                        "label": nullable(pd.Series([first["label"]] * n)),
-                        "split": nullable(pd.Series([first["split"]] * n)),
-                        "method": nullable(pd.Series([first["method"]] * n)),
-                        "vector": list(ps.vectors),
-                    },
-                    schema=EMBEDDING_PAIRS,
-                )
-            )
-    return w.manifest.version
+            if len(ps):
+                w.write(pairs_table(vid, g.iloc[0], ps, pairs.op))
+
+    out = run_stage(catalog, dataset_name(corpus, "embedding_pairs"), STAGE_VERSION, [emb],
+                    dict(pairs.__dict__), build)  # fmt: skip
+    return out.ref.version
+
+
+def pairs_table(video_id: str, first: pd.Series, ps, op: str) -> pa.Table:
+    """Rows of ``{corpus}.embedding_pairs`` of one video (``ps``: its PairSet)."""
+    n = len(ps)
+    return pa.table(
+        {
+            "video_id": [video_id] * n,
+            "track_id": ps.group_id.astype(np.int32),
+            "frame_a": ps.frame_a,
+            "frame_b": ps.frame_b,
+            "op": [str(op)] * n,
+            "label": nullable(pd.Series([first["label"]] * n)),
+            "split": nullable(pd.Series([first["split"]] * n)),
+            "method": nullable(pd.Series([first["method"]] * n)),
+            "vector": list(ps.vectors),
+        },
+        schema=EMBEDDING_PAIRS,
+    )
