@@ -37,6 +37,7 @@ from difffake_core.pairs import CombineOp, PairSet, PairStrategy, build_pairs
 from difffake_core.scoring import score_groups, video_verdicts
 from difffake_core.signals import FaceSet, Fusion, Signal
 from difffake_core.signals.persistence import load_fusion, load_signal, save_fusion, save_signal
+from difffake_core.status import Status
 
 FORMAT = "difffake-detector/1"
 FUSED_FORMAT = "difffake-detector/2"
@@ -139,11 +140,11 @@ class Detector:
             columns=["track_id", "frame_a", "frame_b", "loglik", "signal"])  # fmt: skip
         tracks = [r.tracks.assign(signal=name) for name, r in results.items() if len(r.tracks)]
         n_pairs = results["pairs"].n_units if "pairs" in results else len(units)
-        status = "ok" if np.isfinite(fake) else "too_few_pairs"
+        status = Status.OK if np.isfinite(fake) else Status.TOO_FEW_PAIRS
         return VideoScore(
             fake_score=fake,
             baseline_score=float(results["frame"].raw) if "frame" in results else np.nan,
-            verdict=fused["verdict"][0] if status == "ok" else None,
+            verdict=fused["verdict"][0] if status == Status.OK else None,
             status=status,
             frames_used=int(np.count_nonzero(faces.is_sampled)),
             pairs_used=int(n_pairs),
@@ -170,11 +171,11 @@ class Detector:
         tracks = np.asarray(tracks, np.int64)
         empty_pairs = pd.DataFrame(columns=["track_id", "frame_a", "frame_b", "loglik"])
         if len(frames) < 2:
-            return VideoScore(np.nan, np.nan, None, "too_few_frames", len(frames), 0,
+            return VideoScore(np.nan, np.nan, None, Status.TOO_FEW_FRAMES, len(frames), 0,
                               len(set(tracks.tolist())), empty_pairs, pd.DataFrame())  # fmt: skip
         ps = video_pairs(key, frames, tracks, vectors, self.pairs)
         if len(ps) == 0:
-            return VideoScore(np.nan, np.nan, None, "too_few_pairs", len(frames), 0,
+            return VideoScore(np.nan, np.nan, None, Status.TOO_FEW_PAIRS, len(frames), 0,
                               len(set(tracks.tolist())), empty_pairs, pd.DataFrame())  # fmt: skip
         loglik = self.anomaly.score_samples(ps.vectors)
         groups = score_groups(ps.video_id, ps.group_id, loglik)
@@ -192,7 +193,7 @@ class Detector:
         return VideoScore(
             fake_score=fake,
             baseline_score=baseline,
-            verdict=verdict["verdict"] if verdict["status"] == "ok" else None,
+            verdict=verdict["verdict"] if verdict["status"] == Status.OK else None,
             status=str(verdict["status"]),
             frames_used=len(frames),
             pairs_used=len(ps),

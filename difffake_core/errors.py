@@ -6,6 +6,8 @@ results row instead of crashing a run.
 
 from __future__ import annotations
 
+from difffake_core.status import Status
+
 
 class DiffFakeError(Exception):
     """Base class of every error raised by difffake_core."""
@@ -14,7 +16,7 @@ class DiffFakeError(Exception):
 class MediaError(DiffFakeError):
     """A media file cannot be used. ``status`` names the reason in results tables."""
 
-    status = "error"
+    status = Status.ERROR
 
     def __init__(self, message: str, path: str | None = None) -> None:
         super().__init__(message if path is None else f"{path}: {message}")
@@ -22,31 +24,31 @@ class MediaError(DiffFakeError):
 
 
 class EmptyFileError(MediaError):
-    status = "empty_file"
+    status = Status.EMPTY_FILE
 
 
 class NotAVideoError(MediaError):
     """The file opened but holds no video stream (text, image, audio-only...)."""
 
-    status = "not_a_video"
+    status = Status.NOT_A_VIDEO
 
 
 class CorruptVideoError(MediaError):
     """The container or stream is damaged or truncated so frames cannot be decoded."""
 
-    status = "corrupt"
+    status = Status.CORRUPT
 
 
 class TooFewFramesError(MediaError):
-    status = "too_few_frames"
+    status = Status.TOO_FEW_FRAMES
 
 
 class DecodeTimeoutError(MediaError):
-    status = "timeout"
+    status = Status.TIMEOUT
 
 
 class FileTooLargeError(MediaError):
-    status = "too_large"
+    status = Status.TOO_LARGE
 
 
 class ModelAssetError(DiffFakeError):

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from difffake_core.pairs import PairSet
+from difffake_core.status import Status
 
-STATUS_OK = "ok"
-STATUS_TOO_FEW_PAIRS = "too_few_pairs"
+STATUS_OK = Status.OK
+STATUS_TOO_FEW_PAIRS = Status.TOO_FEW_PAIRS
 GROUP_COLUMNS = ("video_id", "group_id", "n_pairs", "mean_loglik", "fake_score")
 VIDEO_COLUMNS = (
     "video_id",

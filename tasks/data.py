@@ -7,6 +7,7 @@ import pandas as pd
 
 from data_catalog import Catalog
 from difffake_core.detector_fit import real_video_ids  # noqa: F401  (tasks' import path)
+from difffake_core.status import Status
 from difffake_core.training.data import CropRecord
 
 
@@ -26,7 +27,7 @@ def usable_crops(
     if with_crops:
         cols.append("crop")
     df = catalog.read_pandas(f"{corpus}.face_crops", version, columns=cols)
-    df = df[df["status"] == "ok"]
+    df = df[df["status"] == Status.OK]
     if video_ids is not None:
         df = df[df["video_id"].isin(set(video_ids))]
     return df.sort_values(["video_id", "track_id", "frame_index"]).reset_index(drop=True)

@@ -18,6 +18,7 @@ from difffake_core.detector_fit import (
 )
 from difffake_core.detector_fit import fit_detector as fit_core
 from difffake_core.signals import MIN_CALIBRATION, FaceSet, build_faceset
+from difffake_core.status import Status
 from tasks.embed import vectors_of
 
 STAGE_VERSION = "detector-2"  # 2: fused signals
@@ -40,7 +41,7 @@ def video_facesets(
     if crops_version is not None:
         cols = [*key, "status", "timestamp_s", "landmarks", "bbox", "crop_size"]
         crops = catalog.read_pandas(dataset_name(corpus, "face_crops"), crops_version, columns=cols)
-        crops = crops[crops["status"] == "ok"].drop(columns="status")
+        crops = crops[crops["status"] == Status.OK].drop(columns="status")
         emb = emb.merge(crops, on=key, how="left")
     fps = catalog.read_pandas(dataset_name(corpus, "videos")).set_index("video_id")["fps"]
     out: dict[str, FaceSet] = {}

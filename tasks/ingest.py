@@ -15,6 +15,7 @@ from data_catalog.adapters import get_adapter
 from data_catalog.schemas import FACE_CROPS, VIDEOS
 from difffake_core.faces.assets import resolve_face_model, sha256_of
 from difffake_core.ingest import IngestParams, VideoFaces, process_video
+from difffake_core.status import Status
 from difffake_core.video import file_sha256
 from tasks.progress import emit
 from tasks.resources import face_analyzer
@@ -73,7 +74,7 @@ def _tables(vf: VideoFaces, sha: str, entry: dict[str, Any], params: IngestParam
             "track_id": r.track_id,
             "status": r.status,
             "crop": r.crop,
-            "crop_size": params.crop_size if r.status == "ok" else None,
+            "crop_size": params.crop_size if r.status == Status.OK else None,
             "bbox": r.bbox,
             "face_box": r.face_box,
             "landmarks": r.landmarks,
@@ -110,7 +111,7 @@ def ingest_video(
     try:
         sha = file_sha256(path)
     except OSError as exc:
-        summary.update(sha=None, status="unreadable", error=str(exc), frames=0, faces=0)
+        summary.update(sha=None, status=Status.UNREADABLE, error=str(exc), frames=0, faces=0)
         emit("video_done", **summary)
         return summary
     summary["sha"] = sha
@@ -209,7 +210,7 @@ def publish_ingest(
 def _unreadable_row(entry: dict[str, Any], summary: dict[str, Any]) -> pa.Table:
     row = {f.name: None for f in VIDEOS}
     row.update({c: entry.get(c) for c in ENTRY_COLUMNS})
-    row.update(status=summary.get("status", "unreadable"), error=summary.get("error"))
+    row.update(status=summary.get("status", Status.UNREADABLE), error=summary.get("error"))
     row.update(frames_sampled=0, frames_with_face=0)
     return pa.Table.from_pylist([row], schema=VIDEOS)
 

@@ -22,6 +22,7 @@ from difffake_core.embedding import embed_crops
 from difffake_core.errors import UsageError
 from difffake_core.ingest import IngestParams, process_video
 from difffake_core.signals import build_faceset, head_logits
+from difffake_core.status import Status
 from difffake_core.video import file_sha256
 from tasks.embed import extractor_head
 from tasks.progress import emit
@@ -107,7 +108,7 @@ def score_video(
     try:
         sha = file_sha256(entry["path"])
     except OSError as exc:
-        row = _result_row(entry, None, detector_version, status="unreadable", error=str(exc))
+        row = _result_row(entry, None, detector_version, status=Status.UNREADABLE, error=str(exc))
         emit("video_done", **row, skipped=False)
         return {**row, "skipped": False}
     if work.has(sha, ("pair_scores", "scores")):
@@ -120,10 +121,10 @@ def score_video(
     analyzer = face_analyzer(face_model, **params.analyzer_kwargs())
     vf = process_video(entry["path"], params, analyzer)
     pair_rows = pa.Table.from_pylist([], schema=PAIR_SCORES)
-    if vf.status != "ok":
+    if vf.status != Status.OK:
         row = _result_row(entry, sha, detector_version, status=vf.status, error=vf.error)
     else:
-        faces = [r for r in vf.rows if r.status == "ok"]
+        faces = [r for r in vf.rows if r.status == Status.OK]
         ckpt = os.path.join(detector_folder, "extractor")
         model, size = embedder(ckpt, runtime)
         vectors = embed_crops(model, [r.crop for r in faces], size)
@@ -152,7 +153,7 @@ def score_video(
             verdict=result.verdict, threshold=detector.threshold, frames_used=result.frames_used,
             pairs_used=result.pairs_used, tracks=result.tracks, status=result.status,
             driving_signal=result.driving_signal, **signal_cols,
-            error=None if result.status == "ok" else f"{result.status}: {len(faces)} usable face frames",
+            error=None if result.status == Status.OK else f"{result.status}: {len(faces)} usable face frames",
         )  # fmt: skip
         pt = result.pair_table.assign(video_id=entry["video_id"])
         if "signal" not in pt:
