@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,11 +42,6 @@ from difffake_core.status import Status
 FORMAT = "difffake-detector/1"
 FUSED_FORMAT = "difffake-detector/2"
 CARD_FILE = "detector.json"
-
-
-class Embedder(Protocol):
-    def embed(self, batch: np.ndarray) -> np.ndarray:  # (N, H, W, 3) uint8 -> (N, D) float32
-        ...
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """``make demo``: the whole job on an embedded default, no data needed.
 
 1. Build a small demo corpus from real face photos that ship with the dependencies
-   (:mod:`difffake_core.synthetic`): real videos of four faces, and face-swap fakes made with a
+   (:mod:`flows.demo_corpus`): real videos of four faces, and face-swap fakes made with a
    manipulation unlike the training pseudo-fakes.
 2. ``retrain-detector`` with the ``cpu-small`` preset on the training reals.
 3. ``evaluate-detector`` on the held-out reals and the fakes (scores + metrics + report).
@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from difffake_core.faces.analyzer import FaceAnalyzer
-    from difffake_core.synthetic import make_demo_corpus
     from flows.cli import print_table
+    from flows.demo_corpus import make_demo_corpus
     from flows.evaluate_detector import EvaluateConfig, evaluate_detector
     from flows.retrain_detector import RetrainConfig, retrain_detector
     from tasks.evaluate import summary_rows

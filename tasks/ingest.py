@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -213,7 +212,3 @@ def _unreadable_row(entry: dict[str, Any], summary: dict[str, Any]) -> pa.Table:
     row.update(status=summary.get("status", Status.UNREADABLE), error=summary.get("error"))
     row.update(frames_sampled=0, frames_with_face=0)
     return pa.Table.from_pylist([row], schema=VIDEOS)
-
-
-def summary_frame(summaries: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(summaries)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -214,7 +213,3 @@ def publish_scores(
         pq.write_table(pairs, d / "pair_scores.parquet")
         out["out_dir"] = str(d)
     return out
-
-
-def results_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(results)

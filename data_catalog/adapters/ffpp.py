@@ -38,14 +38,6 @@ from data_catalog.adapters.base import (
     select_subfolders,
 )
 
-MANIPULATION_METHODS = (
-    "Deepfakes",
-    "Face2Face",
-    "FaceSwap",
-    "NeuralTextures",
-    "FaceShifter",
-    "DeepFakeDetection",
-)
 COMPRESSIONS = ("c0", "raw", "c23", "c40")
 _LOSSLESS = ("raw", "c0")
 

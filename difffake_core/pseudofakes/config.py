@@ -6,20 +6,12 @@ and scaled linearly with ``min(H, W)`` of the crop actually blended.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-
-class MaskRegion(enum.StrEnum):
-    """Which part of the face is blended (a ``str`` enum: ``MaskRegion("eyes")`` works)."""
-
-    FULL_FACE = "full_face"
-    EYES = "eyes"
-    MOUTH = "mouth"
-    LOWER_HEAD = "lower_head"
-
+from difffake_core.pseudofakes.masks import MASK_VARIANTS
+from difffake_core.pseudofakes.regions import MaskRegion, as_region
 
 # The paper's draw: a full-face hull half of the time, each part region a sixth.
 DEFAULT_REGION_WEIGHTS: tuple[tuple[MaskRegion, float], ...] = (
@@ -98,8 +90,6 @@ class SBIConfig:
         vpairs = tuple((as_region(r), tuple(v)) for r, v in vpairs)
         if any(not v for _, v in vpairs):
             raise ValueError(f"variants must list at least one name per region, got {vpairs}")
-        from difffake_core.pseudofakes.masks import MASK_VARIANTS  # masks imports this module
-
         for region, names in vpairs:
             for name in names:
                 MASK_VARIANTS[region].get(name)  # raises UnknownNameError listing valid names
@@ -134,12 +124,3 @@ class SBIConfig:
             if r is region:
                 return names
         return None
-
-
-def as_region(value: MaskRegion | str) -> MaskRegion:
-    """``MaskRegion`` from a member or its value; the error lists the valid values."""
-    try:
-        return MaskRegion(value)
-    except ValueError:
-        valid = ", ".join(r.value for r in MaskRegion)
-        raise ValueError(f"Unknown mask region {value!r}; valid regions: {valid}") from None

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from difffake_core.pseudofakes.config import MaskRegion, as_region
+from difffake_core.pseudofakes.regions import MaskRegion, as_region
 from difffake_core.registry import Registry
 
 N_LANDMARKS = 68

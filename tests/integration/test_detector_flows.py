@@ -20,7 +20,7 @@ TINY_TRAINING = {"epochs": 1, "steps_per_epoch": 2, "batch_size": 8, "input_size
 @pytest.fixture(scope="module")
 def demo_corpus(face_model, tmp_path_factory) -> dict[str, Path]:
     from difffake_core.faces.analyzer import FaceAnalyzer
-    from difffake_core.synthetic import make_demo_corpus
+    from flows.demo_corpus import make_demo_corpus
 
     out = tmp_path_factory.mktemp("demo")
     with FaceAnalyzer(face_model) as analyzer:

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import skimage.data
 
-from difffake_core import synthetic
+from flows import demo_corpus as synthetic
 
 
 def astronaut() -> np.ndarray:
