@@ -60,6 +60,8 @@ FACE_CROPS = pa.schema(
         ("yaw", pa.float32()),
         ("pitch", pa.float32()),
         ("roll", pa.float32()),
+        # neighbour rows (decoded next to a sampled frame): the sampled frame; null otherwise
+        ("anchor_frame", pa.int64()),
     ]
 )
 
@@ -73,7 +75,11 @@ EMBEDDINGS = pa.schema(
         ("method", pa.string()),
         ("extractor_version", pa.string()),
         ("vector", pa.list_(pa.float32())),
-        ("logit", pa.float32()),  # extractor's fake-vs-real logit (sbi_head signal)
+        ("logit", pa.float32()),
+        (
+            "anchor_frame",
+            pa.int64(),
+        ),  # null for sampled frames (see face_crops)  # extractor's fake-vs-real logit (sbi_head signal)
     ]
 )
 

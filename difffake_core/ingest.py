@@ -70,6 +70,12 @@ class IngestParams:
     ``"no_face"``. The landmarker underestimates strong turns (a face rendered at 50 degrees
     of yaw measures ~33, at 64 degrees ~42), so ``max_abs_yaw=45`` drops near-profiles only.
 
+    Neighbours: ``neighbour_offsets=(1,)`` also decodes the frame next to each sampled frame
+    (in the same pass) and gives its faces rows with ``anchor_frame`` = the sampled frame and
+    the track of the nearest face there (not through the tracker, so tracks and everything
+    that counts sampled frames ignore them). They feed the ``adjacent_pairs`` signal and the
+    jitter features of ``landmark_dynamics``; the face stage costs about twice as much.
+
     Tracks (see :mod:`difffake_core.faces.tracks`): ``track_max_gap`` sampled frames a person
     may be missing and keep their track; ``track_max_shift`` face heights a face may move per
     sampled frame; ``track_max_size_ratio``, ``track_max_appearance_dist``.
@@ -99,6 +105,7 @@ class IngestParams:
     track_max_shift: float = 1.0
     track_max_size_ratio: float = 1.6
     track_max_appearance_dist: float = 0.5
+    neighbour_offsets: tuple[int, ...] = ()
     time_limit_s: float | None = 300.0
     max_bytes: int | None = 8 * GiB
     backend: str = "auto"
@@ -155,6 +162,7 @@ class FrameFace:
     pitch: float | None = None
     roll: float | None = None
     track_id: int = -1
+    anchor_frame: int | None = None  # set on neighbour rows only: their sampled frame
 
 
 @dataclass
@@ -169,18 +177,23 @@ class VideoFaces:
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
+    def sampled_rows(self) -> list[FrameFace]:
+        """Rows of sampled frames (neighbour rows left out)."""
+        return [r for r in self.rows if r.anchor_frame is None]
+
+    @property
     def frames_sampled(self) -> int:
-        return len({r.frame_index for r in self.rows})
+        return len({r.frame_index for r in self.sampled_rows})
 
     @property
     def frames_with_face(self) -> int:
         """Sampled frames with at least one usable face (a crop)."""
-        return len({r.frame_index for r in self.rows if r.status == "ok"})
+        return len({r.frame_index for r in self.sampled_rows if r.status == "ok"})
 
     @property
     def track_ids(self) -> list[int]:
         """Tracks with at least one usable face."""
-        return sorted({r.track_id for r in self.rows if r.status == "ok"})
+        return sorted({r.track_id for r in self.sampled_rows if r.status == "ok"})
 
 
 def select_faces(
@@ -259,6 +272,34 @@ def frame_rows(
     return rows
 
 
+def neighbour_rows(
+    frame: np.ndarray, index: int, stamp: float, anchor: int, faces: list[FaceObservation],
+    seen: int, anchor_rows: list[FrameFace], params: IngestParams,
+) -> list[FrameFace]:  # fmt: skip
+    """Rows of a neighbour frame: for each usable face of its sampled (anchor) frame, the
+    nearest face here (centre within half a face height) with that face's track."""
+    kept = select_faces(faces, frame.shape[0], params)
+    thresholds = params.quality()
+    rows: list[FrameFace] = []
+    used: set[int] = set()
+    for ref in anchor_rows:
+        if ref.status != "ok" or ref.face_box is None or not kept:
+            continue
+        rb = np.asarray(ref.face_box, np.float64)
+        rc, rh = 0.5 * (rb[:2] + rb[2:]), max(rb[3] - rb[1], 1.0)
+        dist = [np.linalg.norm(0.5 * (np.asarray(f.box[:2]) + np.asarray(f.box[2:])) - rc) / rh
+                for f in kept]  # fmt: skip
+        k = int(np.argmin(dist))
+        if dist[k] > 0.5 or k in used:
+            continue
+        used.add(k)
+        status = face_status(kept[k], frame.shape[:2], thresholds)
+        row = face_row(frame, index, stamp, ref.face_index, kept[k], seen, params, status)
+        row.track_id, row.anchor_frame = ref.track_id, anchor
+        rows.append(row)
+    return rows
+
+
 def prefetch(items: Iterable[Any], depth: int = 2) -> Iterator[Any]:
     """Iterate ``items`` in a background thread, ``depth`` items ahead of the consumer.
 
@@ -316,8 +357,10 @@ def process_video(path: str, params: IngestParams, analyzer: FaceAnalyzer) -> Vi
             time_limit_s=params.time_limit_s,
             max_bytes=params.max_bytes,
             backend=params.backend,
+            neighbour_offsets=params.neighbour_offsets,
         )
         tracker = FaceTracker(params.tracking())
+        by_frame: dict[int, list[FrameFace]] = {}
         finest = len(analyzer.levels((stream.info.height, stream.info.width)))
         small_faces = False  # has the finest tile level found a face in this video yet?
         step = 0
@@ -329,12 +372,20 @@ def process_video(path: str, params: IngestParams, analyzer: FaceAnalyzer) -> Vi
             if chunk is None:
                 break
             for frame, index, stamp in zip(*chunk, strict=True):
+                anchor = stream.anchors.get(int(index))
+                if anchor is not None:  # a neighbour: matched to its sampled frame's faces
+                    faces, seen = analyzer.analyze(frame, None if small_faces else finest - 1)
+                    rows += neighbour_rows(frame, int(index), float(stamp), anchor, faces, seen,
+                                           by_frame.get(anchor, []), params)  # fmt: skip
+                    continue
                 probe = params.tile_probe_every
                 full = analyzer.tiling != "auto" or small_faces or probe <= 1 or step % probe == 0
                 faces, seen = analyzer.analyze(frame, None if full else finest - 1)
                 small_faces = small_faces or (finest > 0 and any(f.level == finest for f in faces))
-                rows += frame_rows(frame, int(index), float(stamp), faces, seen, params, tracker,
-                                   step)  # fmt: skip
+                new = frame_rows(frame, int(index), float(stamp), faces, seen, params, tracker,
+                                 step)  # fmt: skip
+                by_frame[int(index)] = new
+                rows += new
                 step += 1
     except MediaError as exc:
         return VideoFaces(status=exc.status, error=str(exc), info=None, backend=None)
@@ -349,7 +400,7 @@ def process_video(path: str, params: IngestParams, analyzer: FaceAnalyzer) -> Vi
         seconds={"decode": waited, "faces": total - waited},
     )
     if out.frames_with_face < max(params.min_usable_frames, 1):
-        counts = Counter(r.status for r in rows)
+        counts = Counter(r.status for r in out.sampled_rows)
         detail = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         if out.frames_with_face == 0 and set(counts) == {"no_face"}:
             error = "no face found in any sampled frame"

@@ -93,6 +93,29 @@ def sample_indices(frame_count: int, n: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, frame_count - 1, n)).astype(np.int64))
 
 
+def with_neighbours(
+    sampled: np.ndarray, frame_count: int, offsets: tuple[int, ...] = ()
+) -> tuple[np.ndarray, dict[int, int]]:
+    """Sampled indices plus, for each, its neighbours at ``offsets`` (e.g. ``(1,)`` = the next
+    decoded frame). A neighbour outside ``[0, frame_count)`` or on another sampled frame is
+    taken on the other side (``-offset``), else dropped.
+
+    Returns:
+        ``(indices, anchors)``: the sorted union, shape ``(M,)`` int64, and
+        ``{neighbour index: its sampled index}`` (sampled frames are not keys).
+    """
+    taken = {int(i) for i in sampled}
+    anchors: dict[int, int] = {}
+    for i in (int(v) for v in sampled):
+        for off in offsets:
+            for j in (i + off, i - off):
+                if 0 <= j < frame_count and j not in taken and j not in anchors:
+                    anchors[j] = i
+                    break
+    union = np.array(sorted(taken | set(anchors)), dtype=np.int64)
+    return union, anchors
+
+
 def _looks_like_video(path: str) -> bool:
     with open(path, "rb") as f:
         head = f.read(16)
@@ -251,6 +274,16 @@ class FrameStream:
     chunk: int = 8
     warnings: list[str] = field(default_factory=list)
     decoded: int = 0
+    neighbour_offsets: tuple[int, ...] = ()
+    anchors: dict[int, int] = field(default_factory=dict)  # neighbour index -> sampled index
+
+    def _wanted(self, count: int) -> np.ndarray:
+        idx, anchors = with_neighbours(
+            sample_indices(count, self.n_frames), count, self.neighbour_offsets
+        )
+        self.anchors.clear()
+        self.anchors.update(anchors)
+        return idx
 
     def __iter__(self):
         done: list[int] = []
@@ -270,7 +303,7 @@ class FrameStream:
         self.backend = "pyav"
         count = self.info.frame_count or _count_frames(self.path, self.deadline)
         self.info = _with_count(self.info, count)
-        wanted = np.setdiff1d(sample_indices(count, self.n_frames), done)
+        wanted = np.setdiff1d(self._wanted(count), done)
         for item in _iter_pyav(self.path, wanted, self.deadline, self.chunk):
             self.decoded += len(item[1])
             yield item
@@ -282,7 +315,7 @@ class FrameStream:
         if count != self.info.frame_count and count > 0:
             # decord's index is authoritative for the frames it can serve.
             self.info = _with_count(self.info, count)
-        idx = sample_indices(self.info.frame_count, self.n_frames)
+        idx = self._wanted(self.info.frame_count)
         yield from _iter_decord(vr, self.path, idx[idx < count], self.deadline, self.chunk)
 
     def _check_count(self) -> None:
@@ -301,9 +334,12 @@ def stream_frames(
     max_bytes: int | None = None,
     backend: str = "auto",
     chunk: int = 8,
+    neighbour_offsets: tuple[int, ...] = (),
 ) -> FrameStream:
     """Probe a video now and decode its ``n_frames`` evenly spaced frames lazily, in chunks,
     so a consumer can work on the first frames while the next ones decode.
+    ``neighbour_offsets`` also decodes frames next to each sampled one (see
+    :func:`with_neighbours`); ``stream.anchors`` maps them to their sampled frame.
 
     Raises (here, or while iterating): the :class:`MediaError` subclasses of
     :func:`read_frames`.
@@ -317,7 +353,8 @@ def stream_frames(
         raise TooFewFramesError(
             f"{info.frame_count} frame(s) in the stream, at least {min_frames} needed", path
         )
-    return FrameStream(path, info, n_frames, min_frames, backend, deadline, chunk)
+    return FrameStream(path, info, n_frames, min_frames, backend, deadline, chunk,
+                       neighbour_offsets=tuple(neighbour_offsets))  # fmt: skip
 
 
 def read_frames(
@@ -398,4 +435,5 @@ __all__ = [
     "read_frames",
     "sample_indices",
     "stream_frames",
+    "with_neighbours",
 ]

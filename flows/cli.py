@@ -173,7 +173,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         corpus=args.corpus,
         catalog=args.catalog,
         face_model=args.face_model,
-        ingest=IngestParams(n_frames=args.frames),
+        ingest=IngestParams(n_frames=args.frames, neighbour_offsets=(1,)),
         preset=args.preset,
         pairs=PairSettings(strategy=args.pairs, op=args.op),
         anomaly_model=args.model,

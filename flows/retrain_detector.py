@@ -35,8 +35,7 @@ from tasks.embed import embed_faces, make_embedding_pairs
 from tasks.train import train_extractor_task
 
 SignalName = Literal["pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics", "frame"]
-# adjacent_pairs needs neighbour frames decoded at ingest, which is not wired yet
-RETRAIN_SIGNALS = ("pairs", "sbi_head", "landmark_dynamics", "frame")
+RETRAIN_SIGNALS = ("pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics", "frame")
 
 
 class RetrainConfig(BaseModel):
@@ -48,7 +47,10 @@ class RetrainConfig(BaseModel):
     corpus: str | None = None
     catalog: str | None = None
     face_model: str | None = None
-    ingest: IngestParams = Field(default_factory=IngestParams)
+    ingest: IngestParams = Field(
+        default_factory=lambda: IngestParams(neighbour_offsets=(1,)),
+        description="Face stage settings; neighbour frames feed adjacent_pairs",
+    )
     preset: PresetName = Field(DEFAULT_PRESET, description="Extractor training preset")
     train_overrides: dict[str, Any] = Field(default_factory=dict)
     pairs: PairSettings = Field(default_factory=PairSettings)

@@ -21,13 +21,20 @@ def usable_crops(
     version: str | None = "latest",
     video_ids: list[str] | None = None,
     with_crops: bool = True,
+    neighbours: bool = False,
 ) -> pd.DataFrame:
-    """Rows of ``{corpus}.face_crops`` with a usable face (status ok), optionally a subset."""
-    cols = ["video_id", "frame_index", "track_id", "status", "landmarks"]
+    """Rows of ``{corpus}.face_crops`` with a usable face (status ok), optionally a subset.
+
+    Neighbour rows (decoded next to a sampled frame, ``anchor_frame`` set) are left out
+    unless ``neighbours`` is true (then ``anchor_frame`` is a column, null on sampled rows).
+    """
+    cols = ["video_id", "frame_index", "track_id", "status", "landmarks", "anchor_frame"]
     if with_crops:
         cols.append("crop")
     df = catalog.read_pandas(f"{corpus}.face_crops", version, columns=cols)
     df = df[df["status"] == Status.OK]
+    if not neighbours:
+        df = df[df["anchor_frame"].isna()].drop(columns="anchor_frame")
     if video_ids is not None:
         df = df[df["video_id"].isin(set(video_ids))]
     return df.sort_values(["video_id", "track_id", "frame_index"]).reset_index(drop=True)

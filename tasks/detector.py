@@ -49,8 +49,9 @@ def video_facesets(
         g = g.sort_values(["track_id", "frame_index"])
         has_lm = "landmarks" in g and g["landmarks"].notna().all() and g["bbox"].notna().all()
         logit = g["logit"].to_numpy(np.float64) if "logit" in g else None
+        anchor = g["anchor_frame"].fillna(g["frame_index"]).to_numpy(np.int64)
         out[vid] = build_faceset(
-            str(vid), g["frame_index"].to_numpy(), g["track_id"].to_numpy(),
+            str(vid), g["frame_index"].to_numpy(), g["track_id"].to_numpy(), anchor_frame=anchor,
             timestamp_s=g["timestamp_s"].to_numpy(np.float64) if has_lm else None,
             vectors=vectors_of(g), logits=logit,
             crop_landmarks=np.stack(g["landmarks"].to_numpy()) if has_lm else None,

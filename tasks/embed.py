@@ -17,7 +17,8 @@ from difffake_core.signals import classifier_weights, head_logits
 from tasks.data import usable_crops
 from tasks.runtime import embedder, extractor_dir
 
-STAGE_VERSION = "embed-3"  # 2: logit column; 3: videos parent, runtime fingerprinted
+STAGE_VERSION = "embed-4"  # 2: logit column; 3: videos parent, runtime fingerprinted;
+# 4: neighbour rows (anchor_frame)
 VIDEOS_PER_PART = 256
 
 
@@ -38,7 +39,7 @@ def embed_faces(
 
     def build(w) -> None:
         videos = catalog.read_pandas(videos_ref.name, videos_ref.version).set_index("video_id")
-        df = usable_crops(catalog, corpus, face_crops_version)
+        df = usable_crops(catalog, corpus, face_crops_version, neighbours=True)
         ckpt = extractor_dir(catalog, extractor.name, extractor_version)
         model, size = embedder(ckpt, runtime)
         head = extractor_head(ckpt)
@@ -74,6 +75,7 @@ def embeddings_table(
             "extractor_version": [extractor_version] * len(part),
             "vector": list(vectors),
             "logit": logits if logits is not None else [None] * len(part),
+            "anchor_frame": nullable(part["anchor_frame"]),
         },
         schema=EMBEDDINGS,
     )
@@ -108,6 +110,7 @@ def make_embedding_pairs(
 
     def build(w) -> None:
         table = catalog.read_pandas(emb.name, emb.version)
+        table = table[table["anchor_frame"].isna()]  # DiffFake pairs: sampled frames only
         for vid, g in table.groupby("video_id", sort=True):
             ps = video_pairs(vid, g["frame_index"].to_numpy(), g["track_id"].to_numpy(),
                              vectors_of(g), pairs)  # fmt: skip

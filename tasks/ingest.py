@@ -83,6 +83,7 @@ def _tables(vf: VideoFaces, sha: str, entry: dict[str, Any], params: IngestParam
             "yaw": r.yaw,
             "pitch": r.pitch,
             "roll": r.roll,
+            "anchor_frame": r.anchor_frame,
         }
         for r in vf.rows
     ]

@@ -131,8 +131,9 @@ def score_video(
         tracks = np.array([r.track_id for r in faces], np.int64)
         if detector.is_fused:
             head = extractor_head(ckpt)
+            anchors = [r.frame_index if r.anchor_frame is None else r.anchor_frame for r in faces]
             fs = build_faceset(
-                sha, frames, tracks,
+                sha, frames, tracks, anchor_frame=np.array(anchors, np.int64),
                 timestamp_s=np.array([r.timestamp_s for r in faces], np.float64),
                 vectors=vectors,
                 logits=head_logits(vectors, *head) if head and len(vectors) else None,
@@ -141,8 +142,9 @@ def score_video(
                 crop_size=params.crop_size, fps=vf.info.fps if vf.info else None,
             )  # fmt: skip
             result = detector.score_faces(fs)
-        else:
-            result = detector.score_embeddings(sha, frames, tracks, vectors)
+        else:  # legacy pair-only detectors: sampled frames only
+            keep = np.array([r.anchor_frame is None for r in faces], bool)
+            result = detector.score_embeddings(sha, frames[keep], tracks[keep], vectors[keep])
         signal_cols = {f"pct_{k}": _num(v) for k, v in result.percentiles.items()}
         signal_cols.update({f"raw_{k}": _num(v) for k, v in result.raw.items()})
         signal_cols = {k: v for k, v in signal_cols.items() if k in SCORES.names}

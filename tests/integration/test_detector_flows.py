@@ -37,7 +37,7 @@ def trained(demo_corpus, prefect_harness, tmp_path_factory):
         root=str(demo_corpus["train"]),
         corpus="tiny",
         catalog=catalog,
-        ingest=IngestParams(n_frames=10),
+        ingest=IngestParams(n_frames=10, neighbour_offsets=(1,)),
         train_overrides=TINY_TRAINING,
         pairs=PairSettings(images_to_pair=4, min_pairs=2),
         min_calibration=2,  # a tiny corpus: 8 reals, 2 held out
@@ -61,6 +61,8 @@ def test_retrain_registers_a_detector_with_full_lineage(trained):
     for parent in ("tiny.extractor", "tiny.embeddings", "tiny.face_crops", "tiny.videos"):
         assert parent in tree
     assert out["fit_videos"] + out["calibration_videos"] == 8
+    assert out["signals"] == list(config.signals) and not out["signals_left_out"]
+    assert len(out["signals"]) == 5  # the fused default: every registered signal
     assert np.isfinite(out["threshold"]) and out["calibration_fpr"] <= 0.05 + 1e-9
     pairs = cat.read_pandas("tiny.embedding_pairs")
     crops = cat.read_pandas("tiny.face_crops", columns=["video_id", "frame_index", "track_id"])

@@ -94,3 +94,21 @@ def test_min_face_frac_and_px_drop_small_faces(tmp_path, analyzer):
     ):
         big = process_video(path, params, analyzer)
         assert len(big.rows) == 4 and all(r.face_height_frac > 0.2 for r in big.rows)
+
+
+def test_neighbour_frames_are_decoded_in_the_same_pass_and_marked(media, analyzer):
+    plain = process_video(str(media["talking_head"]), IngestParams(n_frames=6), analyzer)
+    params = IngestParams(n_frames=6, neighbour_offsets=(1,))
+    vf = process_video(str(media["talking_head"]), params, analyzer)
+    assert vf.status == "ok" and vf.frames_sampled == plain.frames_sampled
+    sampled = {r.frame_index: r for r in vf.rows if r.anchor_frame is None}
+    nb = [r for r in vf.rows if r.anchor_frame is not None]
+    assert nb and len(nb) <= len(sampled)
+    for r in nb:
+        anchor = sampled[r.anchor_frame]
+        assert abs(r.frame_index - r.anchor_frame) == 1 and r.frame_index not in sampled
+        assert r.track_id == anchor.track_id and r.status == "ok" and r.crop
+    # the sampled rows are those of a run without neighbours
+    assert [(r.frame_index, r.track_id) for r in vf.sampled_rows] == [
+        (r.frame_index, r.track_id) for r in plain.rows
+    ]

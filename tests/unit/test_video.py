@@ -92,3 +92,13 @@ def test_size_and_time_limits(media):
         read_frames(media["talking_head"], 8, max_bytes=100)
     with pytest.raises(DecodeTimeoutError):
         read_frames(media["talking_head"], 8, time_limit_s=1e-9)
+
+
+def test_with_neighbours_adds_the_next_frame_or_mirrors_at_the_end():
+    from difffake_core.video import with_neighbours
+
+    idx, anchors = with_neighbours(np.array([0, 5, 9]), 10, (1,))
+    assert idx.tolist() == [0, 1, 5, 6, 8, 9] and anchors == {1: 0, 6: 5, 8: 9}
+    idx, anchors = with_neighbours(np.array([0, 1, 2]), 3, (1,))  # no free neighbour
+    assert idx.tolist() == [0, 1, 2] and anchors == {}
+    assert with_neighbours(np.array([3]), 10)[1] == {}
