@@ -52,7 +52,8 @@ def test_missing_signal_inputs_leave_it_out_of_the_fusion(fused):
 def test_signal_that_cannot_fit_is_left_out_with_its_reason():
     rng = np.random.default_rng(0)
     reals = [make_video(f"r{i}", rng, neighbours=False) for i in range(6)]
-    fitted, skipped = fit_signals(reals, ["pairs", "adjacent_pairs"], SMALL)
+    with pytest.warns(UserWarning, match="adjacent_pairs"):
+        fitted, skipped = fit_signals(reals, ["pairs", "adjacent_pairs"], SMALL)
     assert list(fitted) == ["pairs"] and "adjacent_pairs" in skipped
     with pytest.raises(CalibrationError):
         calibrate_signals(fitted, reals[:3])

@@ -27,6 +27,7 @@ def _embeddings(cat: Catalog, n_videos=3, n_frames=6, dim=5) -> str:
             "extractor_version": ["e1"] * n,
             "vector": list(rng.normal(size=(n, dim)).astype(np.float32)),
             "logit": pa.array([None] * n, pa.float32()),
+            "anchor_frame": pa.array([None] * n, pa.int64()),
         },
         schema=EMBEDDINGS,
     )
