@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from collections import Counter
@@ -81,9 +80,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from difffake_core.ingest import IngestParams
     from flows.ingest_corpus import IngestConfig, ingest_corpus
 
-    params = IngestParams(n_frames=args.frames, crop_size=args.crop_size)
-    if args.keep:
-        params = dataclasses.replace(params, keep=args.keep)
+    params = IngestParams(**given(n_frames=args.frames, crop_size=args.crop_size, keep=args.keep))
     config = IngestConfig(
         root=args.path,
         adapter=args.adapter,
@@ -104,17 +101,36 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_ingest(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ingest", help="ingest a corpus into the catalog (videos, face_crops)")
-    p.add_argument("path", help="corpus root")
-    p.add_argument("--adapter", default="folder")
-    p.add_argument("--corpus", help="dataset prefix (default: folder name)")
+def given(**options: Any) -> dict[str, Any]:
+    """The options the user gave (not None): the config models hold the defaults."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def common_parser(*, adapter: bool = True, face_model: bool = True) -> argparse.ArgumentParser:
+    """The options every job shares (one declaration each), as an argparse parent parser.
+    Job-wide settings that apply to every flow (e.g. a task-runner choice) belong here."""
+    p = argparse.ArgumentParser(add_help=False)
     p.add_argument(
         "--catalog", help="catalog root (default $DIFFFAKE_CATALOG or ./.difffake/catalog)"
     )
-    p.add_argument("--face-model", help="Face Landmarker .task (default $DIFFFAKE_FACE_MODEL)")
-    p.add_argument("--frames", type=int, default=32, help="frames sampled per video")
-    p.add_argument("--crop-size", type=int, default=224)
+    if face_model:
+        p.add_argument("--face-model", help="Face Landmarker .task (default $DIFFFAKE_FACE_MODEL)")
+    if adapter:
+        p.add_argument(
+            "--adapter", default="folder", help="corpus adapter (see `catalog adapters`)"
+        )
+    return p
+
+
+def _add_ingest(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "ingest", parents=[common_parser()],
+        help="ingest a corpus into the catalog (videos, face_crops)",
+    )  # fmt: skip
+    p.add_argument("path", help="corpus root")
+    p.add_argument("--corpus", help="dataset prefix (default: folder name)")
+    p.add_argument("--frames", type=int, help="frames sampled per video (default 32)")
+    p.add_argument("--crop-size", type=int, help="crop side in pixels (default 224)")
     p.add_argument(
         "--keep",
         choices=["largest", "all"],
@@ -152,13 +168,14 @@ def cmd_train_extractor(args: argparse.Namespace) -> int:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train-extractor", help="train the face feature extractor (real vs SBI)")
+    p = sub.add_parser(
+        "train-extractor", parents=[common_parser(face_model=False)],
+        help="train the face feature extractor (real vs SBI)",
+    )  # fmt: skip
     p.add_argument("path", nargs="?", help="corpus to ingest first (optional)")
     p.add_argument("--corpus", help="an ingested corpus name (catalog prefix)")
-    p.add_argument("--adapter", default="folder")
     p.add_argument("--preset", default="cpu-small", help="cpu-small or paper")
     p.add_argument("--epochs", type=int, help="override the preset's epochs")
-    p.add_argument("--catalog")
     p.set_defaults(fn=cmd_train_extractor)
 
 
@@ -173,7 +190,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         corpus=args.corpus,
         catalog=args.catalog,
         face_model=args.face_model,
-        ingest=IngestParams(n_frames=args.frames, neighbour_offsets=(1,)),
+        ingest=IngestParams(**given(n_frames=args.frames), neighbour_offsets=(1,)),
         preset=args.preset,
         pairs=PairSettings(strategy=args.pairs, op=args.op),
         anomaly_model=args.model,
@@ -202,13 +219,13 @@ def _count_entries(path: str, adapter: str) -> int | None:
 
 
 def _add_retrain(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("retrain", help="retrain the detector on real footage (retrain-detector)")
+    p = sub.add_parser(
+        "retrain", parents=[common_parser()],
+        help="retrain the detector on real footage (retrain-detector)",
+    )  # fmt: skip
     p.add_argument("path", help="corpus of real videos (fakes in it only feed figures)")
-    p.add_argument("--adapter", default="folder")
     p.add_argument("--corpus")
-    p.add_argument("--catalog")
-    p.add_argument("--face-model")
-    p.add_argument("--frames", type=int, default=32)
+    p.add_argument("--frames", type=int, help="frames sampled per video (default 32)")
     p.add_argument("--preset", default="cpu-small")
     p.add_argument("--epochs", type=int)
     p.add_argument("--pairs", default="paper", choices=["paper", "all", "consecutive"])
@@ -277,15 +294,14 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def _add_score(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("score", help="bulk-score media (score-media-archive)")
+    p = sub.add_parser(
+        "score", parents=[common_parser()], help="bulk-score media (score-media-archive)"
+    )
     p.add_argument("path", help="folder, glob pattern (quoted) or CSV manifest")
-    p.add_argument("--adapter", default="folder")
     p.add_argument("--detector", help="NAME[@VERSION] or a detector folder (default: newest)")
     p.add_argument("--archive", help="dataset prefix for the results")
     p.add_argument("--out", default="difffake_scores", help="folder for Parquet/CSV results")
     p.add_argument("--runtime", default="auto", help="auto, onnx, torch, tensorrt")
-    p.add_argument("--face-model")
-    p.add_argument("--catalog")
     p.add_argument("--limit", type=int)
     p.add_argument("--show", type=int, default=50, help="rows of the results table to print")
     p.set_defaults(fn=cmd_score)
@@ -314,15 +330,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="evaluate a detector on a labelled corpus")
+    p = sub.add_parser(
+        "evaluate", parents=[common_parser()], help="evaluate a detector on a labelled corpus"
+    )
     p.add_argument("path")
-    p.add_argument("--adapter", default="folder")
     p.add_argument("--detector")
     p.add_argument("--archive")
     p.add_argument("--out", default="evaluation")
     p.add_argument("--runtime", default="auto")
-    p.add_argument("--face-model")
-    p.add_argument("--catalog")
     p.set_defaults(fn=cmd_evaluate)
 
 
@@ -357,12 +372,14 @@ def cmd_pseudo_preview(args: argparse.Namespace) -> int:
 def _add_pseudo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pseudo-fakes", help="self-blended pseudo-fakes")
     ps = p.add_subparsers(dest="pseudo_cmd", required=True)
-    v = ps.add_parser("preview", help="sheet of real | pseudo-fake | mask triplets")
+    v = ps.add_parser(
+        "preview", parents=[common_parser(adapter=False, face_model=False)],
+        help="sheet of real | pseudo-fake | mask triplets",
+    )  # fmt: skip
     v.add_argument("ref", help="a face_crops dataset, e.g. dev.face_crops[@VERSION]")
     v.add_argument("--out", default="pseudo_fakes_preview.png")
     v.add_argument("-n", type=int, default=12)
     v.add_argument("--seed", type=int, default=0)
-    v.add_argument("--catalog")
     v.set_defaults(fn=cmd_pseudo_preview)
 
 

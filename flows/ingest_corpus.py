@@ -8,24 +8,18 @@ from typing import Any
 from prefect import flow, unmapped
 from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from data_catalog.catalog import default_root
 from difffake_core.ingest import IngestParams
-from flows.choices import DEFAULT_ADAPTER, AdapterName
+from flows.config import CorpusSource
 from tasks.ingest import ingest_video, list_corpus, publish_ingest, work_key
 from tasks.resources import close_all
 
 
-class IngestConfig(BaseModel):
+class IngestConfig(CorpusSource):
     """Parameters of one ingest run."""
 
-    root: str = Field(description="Corpus folder (or file for manifest-based adapters)")
-    adapter: AdapterName = Field(DEFAULT_ADAPTER, description="Corpus adapter name")
-    adapter_options: dict[str, Any] = Field(default_factory=dict)
-    corpus: str | None = Field(None, description="Dataset prefix; default: the folder's name")
-    catalog: str | None = Field(None, description="Catalog root; default $DIFFFAKE_CATALOG")
-    face_model: str | None = Field(None, description="Face Landmarker .task file")
     params: IngestParams = Field(default_factory=IngestParams)
     limit: int | None = Field(None, description="Only the first N videos (for trials)")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from prefect import flow
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from data_catalog import Catalog
 from data_catalog.catalog import default_root
@@ -19,15 +19,14 @@ from difffake_core.detector_fit import split_real_videos
 from difffake_core.ingest import IngestParams
 from difffake_core.signals import MIN_CALIBRATION, FusionRule
 from flows.choices import (
-    DEFAULT_ADAPTER,
     DEFAULT_ANOMALY_MODEL,
     DEFAULT_PRESET,
     DEFAULT_RUNTIME,
-    AdapterName,
     AnomalyModelName,
     PresetName,
     RuntimeName,
 )
+from flows.config import CorpusSource
 from flows.ingest_corpus import IngestConfig, ingest_corpus
 from tasks.data import video_table
 from tasks.detector import fit_detector
@@ -38,15 +37,10 @@ SignalName = Literal["pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics",
 RETRAIN_SIGNALS = ("pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics", "frame")
 
 
-class RetrainConfig(BaseModel):
+class RetrainConfig(CorpusSource):
     """One config for the whole re-training job."""
 
     root: str = Field(description="Real-footage corpus (fakes in it are used only for figures)")
-    adapter: AdapterName = DEFAULT_ADAPTER
-    adapter_options: dict[str, Any] = Field(default_factory=dict)
-    corpus: str | None = None
-    catalog: str | None = None
-    face_model: str | None = None
     ingest: IngestParams = Field(
         default_factory=lambda: IngestParams(neighbour_offsets=(1,)),
         description="Face stage settings; neighbour frames feed adjacent_pairs",
@@ -87,15 +81,7 @@ class RetrainConfig(BaseModel):
 def retrain_detector(config: RetrainConfig) -> dict[str, Any]:
     catalog_root = config.catalog or default_root()
     ingest = ingest_corpus(
-        IngestConfig(
-            root=config.root,
-            adapter=config.adapter,
-            adapter_options=config.adapter_options,
-            corpus=config.corpus,
-            catalog=catalog_root,
-            face_model=config.face_model,
-            params=config.ingest,
-        )
+        IngestConfig(**{**config.source_fields(), "catalog": catalog_root}, params=config.ingest)
     )
     corpus = ingest["corpus"]
     catalog = Catalog(catalog_root)

@@ -12,16 +12,17 @@ from typing import Any
 from prefect import flow, unmapped
 from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from data_catalog import Catalog
 from data_catalog.catalog import default_root
 from flows.choices import DEFAULT_ADAPTER, DEFAULT_RUNTIME, AdapterName, RuntimeName
+from flows.config import JobOptions
 from tasks.resources import close_all
 from tasks.score import list_media, publish_scores, resolve_detector, score_video
 
 
-class ScoreConfig(BaseModel):
+class ScoreConfig(JobOptions):
     source: str = Field(description="Folder, glob pattern or CSV manifest of media")
     adapter: AdapterName = Field(
         DEFAULT_ADAPTER, description="Corpus adapter for folders/manifests"
@@ -29,10 +30,8 @@ class ScoreConfig(BaseModel):
     adapter_options: dict[str, Any] = Field(default_factory=dict)
     detector: str | None = Field(None, description="NAME[@VERSION] or folder; default newest")
     archive: str | None = Field(None, description="Dataset prefix for the results")
-    catalog: str | None = None
     out_dir: str | None = Field(None, description="Also write scores.parquet/.csv here")
     runtime: RuntimeName = Field(DEFAULT_RUNTIME, description="Embedding runtime")
-    face_model: str | None = None
     workers: int = Field(2, ge=1)
     limit: int | None = None
 
