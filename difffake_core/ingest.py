@@ -38,6 +38,11 @@ from difffake_core.video import VideoInfo, stream_frames
 GiB = 1 << 30
 
 
+# Face thresholds and track gates are declared once, in faces/quality.py and faces/tracks.py.
+_QUALITY = QualityThresholds()
+_TRACKS = TrackParams()
+
+
 @dataclass(frozen=True)
 class IngestParams:
     """Settings of the decode + face stage. All of them enter the dataset's fingerprint.
@@ -89,22 +94,22 @@ class IngestParams:
     max_faces: int = 5
     min_detection_confidence: float = 0.5
     keep: Literal["largest", "all"] = "all"
-    min_face_frac: float = 0.0
-    min_face_px: float = 32.0
+    min_face_frac: float = _QUALITY.min_face_frac
+    min_face_px: float = _QUALITY.min_face_px
     tiling: Literal["auto", "on", "off"] = "auto"
     tile_levels: int = 2
     tiling_rel_size: float = 0.5
     tile_probe_every: int = 4
     min_region_confidence: float = 0.7
-    max_abs_yaw: float = 45.0
-    max_abs_pitch: float = 40.0
-    min_face_confidence: float = 0.5
-    max_outside_frac: float = 0.25
+    max_abs_yaw: float = _QUALITY.max_abs_yaw
+    max_abs_pitch: float = _QUALITY.max_abs_pitch
+    min_face_confidence: float = _QUALITY.min_confidence
+    max_outside_frac: float = _QUALITY.max_outside_frac
     min_usable_frames: int = 1
-    track_max_gap: int = 3
-    track_max_shift: float = 1.0
-    track_max_size_ratio: float = 1.6
-    track_max_appearance_dist: float = 0.5
+    track_max_gap: int = _TRACKS.max_gap
+    track_max_shift: float = _TRACKS.max_shift
+    track_max_size_ratio: float = _TRACKS.max_size_ratio
+    track_max_appearance_dist: float = _TRACKS.max_appearance_dist
     neighbour_offsets: tuple[int, ...] = ()
     time_limit_s: float | None = 300.0
     max_bytes: int | None = 8 * GiB

@@ -29,7 +29,8 @@ FACE_STATUSES = ("ok", "face_too_small", "low_confidence", "partial_face", "extr
 
 @dataclass(frozen=True)
 class QualityThresholds:
-    """Limits of a usable face (defaults are :class:`~difffake_core.ingest.IngestParams`')."""
+    """Limits of a usable face (declared once here; :class:`~difffake_core.ingest.IngestParams`
+    takes its defaults from these)."""
 
     min_face_px: float = 32.0
     min_face_frac: float = 0.0
