@@ -6,12 +6,15 @@ Every runtime satisfies :class:`EmbeddingRuntime`: ``embed(batch)`` with ``batch
 - :class:`TorchRuntime`: eager PyTorch (``inference_mode``), optionally ``torch.compile``.
 - :class:`OnnxRuntime`: the embedding graph exported to ONNX (dynamic batch), run by
   onnxruntime on CPU; the ``.onnx`` file is cached next to the checkpoint.
-- :class:`TensorRTRuntime`: GPU serving through Torch-TensorRT (FP16, dynamic batch).
+- :class:`TensorRTRuntime`: GPU serving through Torch-TensorRT (dynamo, strongly typed,
+  rule-based FP16 autocast, dynamic batch), engines cached on disk.
+- :class:`CudaRuntime`: eager PyTorch on CUDA under FP16 autocast: a GPU without TensorRT, and
+  the fallback (with a warning) when a TensorRT build fails.
 
 :func:`create_runtime` picks one by name; ``"auto"`` = TensorRT when CUDA and
-``torch_tensorrt`` are present, else ONNX on CPU, else (if the ONNX export fails, e.g. for an
-operator the exporter lacks, or when there is no checkpoint directory or ``onnx_path`` to
-cache the export in) eager torch. ONNX is preferred on CPU because it measured 3.5x eager
+``torch_tensorrt`` are present, else eager CUDA on a GPU, else ONNX on CPU, else (if the ONNX
+export fails, e.g. for an operator the exporter lacks, or when there is no checkpoint directory
+or ``onnx_path`` to cache the export in) eager torch. ONNX is preferred on CPU because it measured 3.5x eager
 torch's throughput for EfficientNet-Lite0 at batch 32 on 2 cores
 (``benchmarks/bench_training.py``).
 """
@@ -22,6 +25,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -35,7 +39,7 @@ from difffake_core.models.backbones import FaceExtractor
 log = logging.getLogger(__name__)
 
 ONNX_OPSET = 17
-RUNTIME_NAMES = ("auto", "onnx", "tensorrt", "torch")
+RUNTIME_NAMES = ("auto", "cuda", "onnx", "tensorrt", "torch")
 
 
 class RuntimeUnavailableError(DiffFakeError):
@@ -210,45 +214,161 @@ def _import_tensorrt():
     return torch_tensorrt
 
 
+class CudaRuntime(TorchRuntime):
+    """Eager PyTorch on a CUDA device under ``torch.autocast`` (FP16 by default): the GPU
+    runtime of a machine without TensorRT, and the fallback when a TensorRT build fails.
+    Embeddings come back float32 whatever the compute precision."""
+
+    def __init__(
+        self,
+        model: FaceExtractor,
+        fp16: bool = True,
+        batch_size: int = 64,
+        device: str = "cuda:0",
+        channels_last: bool = True,
+    ) -> None:
+        super().__init__(model, batch_size=batch_size, device=device, channels_last=channels_last)
+        self.fp16 = fp16
+        self.name = "cuda-fp16" if fp16 else "cuda"
+
+    def embed(self, batch_uint8_nhwc: np.ndarray) -> np.ndarray:
+        # autocast only on CUDA tensors; on another device (tests) the eager fp32 path runs
+        use_autocast = self.fp16 and self.device.type == "cuda"
+        with torch.autocast(
+            device_type=self.device.type, dtype=torch.float16, enabled=use_autocast
+        ):
+            return super().embed(batch_uint8_nhwc)
+
+
+def weights_digest(model: nn.Module) -> str:
+    """sha256 (16 hex) over the model's state dict: parameter names, dtypes, shapes, bytes."""
+    digest = hashlib.sha256()
+    for key, value in sorted(model.state_dict().items()):
+        tensor = value.detach().to("cpu").contiguous()
+        digest.update(f"{key}|{tensor.dtype}|{tuple(tensor.shape)}".encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def gpu_identity(device: str | torch.device) -> str:
+    """``"<GPU name> sm<major><minor>"`` of a CUDA device: TensorRT engines are built for one
+    GPU model and compute capability and must not be reused on another."""
+    index = torch.device(device).index or 0
+    major, minor = torch.cuda.get_device_capability(index)
+    return f"{torch.cuda.get_device_name(index)} sm{major}{minor}"
+
+
+def engine_cache_key(
+    weights: str,
+    trt_version: str,
+    gpu: str,
+    batch_range: tuple[int, int, int],
+    input_size: int,
+    fp16: bool,
+) -> str:
+    """Name of a cached engine: every input that makes a built engine invalid is in it."""
+    parts = (weights, trt_version, gpu, "x".join(map(str, batch_range)), str(input_size))
+    material = "|".join((*parts, "fp16" if fp16 else "fp32"))
+    return hashlib.sha256(material.encode()).hexdigest()[:20]
+
+
+def _check_batch_range(min_batch: int, opt_batch: int, max_batch: int) -> None:
+    if not 1 <= min_batch <= opt_batch <= max_batch:
+        raise ValueError(
+            f"need 1 <= min_batch <= opt_batch <= max_batch, got {min_batch, opt_batch, max_batch}"
+        )
+
+
 class TensorRTRuntime:
     """The embedding graph compiled by Torch-TensorRT (dynamo IR) for batches of
-    ``min_batch..max_batch`` (tuned for ``opt_batch``); FP16 kernels allowed, float32 in/out.
-    Larger inputs are split into chunks of ``max_batch``."""
+    ``min_batch..max_batch`` (tuned for ``opt_batch``); larger inputs go in chunks of
+    ``max_batch``. Input float32 ``(N, 3, S, S)``, output cast to float32 ``(N, D)``.
 
-    name = "tensorrt"
+    Precision follows torch-tensorrt 2.14's documented mechanism: the network is strongly
+    typed (``use_explicit_typing=True``) and FP16 comes from its rule-based autocast
+    (``enable_autocast=True, autocast_low_precision_type=torch.float16``), which keeps
+    overflow-prone layers in FP32. ``enabled_precisions`` is deprecated on the dynamo path and
+    is not passed. Pair arithmetic (``difffake_core.pairs``) runs in float32/float64 on the
+    float32 embeddings, never in FP16.
+
+    With ``engine_dir``, the compiled program is saved there with
+    ``torch_tensorrt.save(..., output_format="exported_program")`` under a name keyed by the
+    weights hash, the torch-tensorrt version, the GPU name/compute capability, the batch range,
+    the input size and the precision; a later runtime with the same key loads it with
+    ``torch_tensorrt.load`` instead of rebuilding (minutes for B4).
+    """
 
     def __init__(
         self,
         model: FaceExtractor,
         min_batch: int = 1,
-        opt_batch: int = 32,
-        max_batch: int = 64,
+        opt_batch: int = 64,
+        max_batch: int = 256,
         fp16: bool = True,
         device: str = "cuda:0",
+        engine_dir: str | os.PathLike | None = None,
     ) -> None:
-        if not 1 <= min_batch <= opt_batch <= max_batch:
-            raise ValueError(
-                f"need 1 <= min_batch <= opt_batch <= max_batch, got {min_batch, opt_batch, max_batch}"
-            )
+        _check_batch_range(min_batch, opt_batch, max_batch)
         torch_tensorrt = _import_tensorrt()
         self.model = model.eval().to(device)
         self.device = torch.device(device)
         self.max_batch = max_batch
+        self.fp16 = fp16
+        self.name = "tensorrt-fp16" if fp16 else "tensorrt-fp32"
         size = model.input_size
-        spec = torch_tensorrt.Input(
+        self.input_spec = torch_tensorrt.Input(
             min_shape=(min_batch, 3, size, size),
             opt_shape=(opt_batch, 3, size, size),
             max_shape=(max_batch, 3, size, size),
             dtype=torch.float32,
         )
-        precisions = {torch.half} if fp16 else {torch.float32}
+        self.engine_path: Path | None = None
+        self.loaded_from_cache = False
+        if engine_dir is not None:
+            key = engine_cache_key(
+                weights_digest(self.model),
+                str(torch_tensorrt.__version__),
+                gpu_identity(self.device),
+                (min_batch, opt_batch, max_batch),
+                size,
+                fp16,
+            )
+            self.engine_path = Path(engine_dir) / f"embed-{size}px-{key}.ep"
+        if self.engine_path is not None and self.engine_path.is_file():
+            loaded = torch_tensorrt.load(str(self.engine_path))
+            self._fn = loaded.module() if hasattr(loaded, "module") else loaded
+            self.loaded_from_cache = True
+            return
+        precision = (
+            {"enable_autocast": True, "autocast_low_precision_type": torch.float16}
+            if fp16
+            else {"enable_autocast": False}
+        )
         with torch.no_grad():
             self._fn = torch_tensorrt.compile(
                 EmbeddingGraph(self.model).eval(),
                 ir="dynamo",
-                inputs=[spec],
-                enabled_precisions=precisions,
+                arg_inputs=[self.input_spec],
+                use_explicit_typing=True,
+                **precision,
             )
+        if self.engine_path is not None:
+            self._save(torch_tensorrt)
+
+    def _save(self, torch_tensorrt) -> None:
+        """Write the engine atomically; a failed save costs a rebuild next time, nothing more."""
+        path = self.engine_path
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Input objects with min/opt/max let save() keep the batch axis dynamic
+            torch_tensorrt.save(
+                self._fn, str(tmp), output_format="exported_program", arg_inputs=[self.input_spec]
+            )
+            os.replace(tmp, path)
+        except Exception as exc:  # disk full, serialisation gaps: serving still works
+            log.warning("could not cache the TensorRT engine at %s: %s", path, exc)
+            tmp.unlink(missing_ok=True)
 
     @torch.inference_mode()
     def embed(self, batch_uint8_nhwc: np.ndarray) -> np.ndarray:
@@ -258,6 +378,28 @@ class TensorRTRuntime:
             x = self.model.preprocess(batch[part]).to(self.device, non_blocking=True)
             out[part] = self._fn(x).float().cpu().numpy()
         return out
+
+
+def _tensorrt_or_cuda(model: FaceExtractor, **kwargs) -> EmbeddingRuntime:
+    """TensorRT; on a CUDA machine where torch-tensorrt is missing or its build fails, eager
+    CUDA (FP16 autocast) with a warning: a scoring run never dies of a compiler gap. Without
+    CUDA the TensorRT error (what is missing, what to use instead) propagates."""
+    _check_batch_range(
+        kwargs.get("min_batch", 1), kwargs.get("opt_batch", 64), kwargs.get("max_batch", 256)
+    )
+    if not torch.cuda.is_available():
+        return TensorRTRuntime(model, **kwargs)
+    try:
+        return TensorRTRuntime(model, **kwargs)
+    except RuntimeUnavailableError as exc:
+        reason = str(exc)
+    except Exception as exc:  # TensorRT build failures are many and version-specific
+        reason = f"the TensorRT build failed ({type(exc).__name__}: {exc})"
+    message = f"{reason}; serving with eager CUDA (autocast FP16) instead"
+    log.warning(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+    cuda_kwargs = {k: kwargs[k] for k in ("fp16", "device") if k in kwargs}
+    return CudaRuntime(model, **cuda_kwargs)
 
 
 def onnx_cache_path(checkpoint_dir: str | os.PathLike, input_size: int) -> Path:
@@ -275,12 +417,14 @@ def create_runtime(
     onnx_path: str | os.PathLike | None = None,
     threads: int | None = None,
     batch_size: int = 32,
+    engine_dir: str | os.PathLike | None = None,
     **kwargs,
 ) -> EmbeddingRuntime:
-    """Build runtime ``name`` (``"torch"``, ``"onnx"``, ``"tensorrt"`` or ``"auto"``) for
-    ``model`` or for the extractor saved in ``checkpoint`` (a directory from
+    """Build runtime ``name`` (``"torch"``, ``"onnx"``, ``"cuda"``, ``"tensorrt"`` or
+    ``"auto"``) for ``model`` or for the extractor saved in ``checkpoint`` (a directory from
     ``save_extractor``). The ONNX file goes to ``onnx_path``, else next to ``checkpoint``;
-    with neither, ``"onnx"`` raises. ``kwargs`` go to the runtime class."""
+    with neither, ``"onnx"`` raises. TensorRT engines are cached in ``engine_dir`` (default:
+    ``tensorrt/`` in the user cache). ``kwargs`` go to the runtime class."""
     if name not in RUNTIME_NAMES:
         from difffake_core.errors import UnknownNameError
 
@@ -294,9 +438,16 @@ def create_runtime(
     if onnx_path is None and checkpoint is not None:
         onnx_path = onnx_cache_path(checkpoint, model.input_size)
 
+    if name in ("auto", "tensorrt") and engine_dir is None:
+        from difffake_core.faces.assets import cache_dir
+
+        engine_dir = cache_dir().parent / "tensorrt"
     if name == "auto":
         if tensorrt_available():
-            return TensorRTRuntime(model, **kwargs)
+            return _tensorrt_or_cuda(model, engine_dir=engine_dir, **kwargs)
+        if torch.cuda.is_available():
+            log.info("CUDA without torch-tensorrt: eager CUDA runtime (autocast FP16)")
+            return CudaRuntime(model, **kwargs)
         if onnx_path is not None:
             try:
                 return OnnxRuntime(model, onnx_path, threads=threads, batch_size=batch_size)
@@ -304,7 +455,9 @@ def create_runtime(
                 log.warning("ONNX export/run failed (%s); falling back to eager torch", exc)
         return TorchRuntime(model, threads=threads, batch_size=batch_size, **kwargs)
     if name == "tensorrt":
-        return TensorRTRuntime(model, **kwargs)
+        return _tensorrt_or_cuda(model, engine_dir=engine_dir, **kwargs)
+    if name == "cuda":
+        return CudaRuntime(model, **kwargs)
     if name == "onnx":
         if onnx_path is None:
             raise ValueError(

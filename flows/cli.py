@@ -301,7 +301,7 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--detector", help="NAME[@VERSION] or a detector folder (default: newest)")
     p.add_argument("--archive", help="dataset prefix for the results")
     p.add_argument("--out", default="difffake_scores", help="folder for Parquet/CSV results")
-    p.add_argument("--runtime", default="auto", help="auto, onnx, torch, tensorrt")
+    p.add_argument("--runtime", default="auto", help="auto, onnx, torch, cuda, tensorrt")
     p.add_argument("--limit", type=int)
     p.add_argument("--show", type=int, default=50, help="rows of the results table to print")
     p.set_defaults(fn=cmd_score)
