@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import posixpath
-import shutil
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -88,9 +87,6 @@ class Catalog:
     # -- paths ----------------------------------------------------------------------------
     def _path(self, *parts: str) -> str:
         return posixpath.join(self.root, *parts)
-
-    def version_path(self, name: str, version: str) -> str:
-        return self._path(name, version)
 
     # -- listing ----------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -173,13 +169,6 @@ class Catalog:
     def read_pandas(self, name: str, version: str | None = "latest", columns=None):
         return self.read_table(name, version, columns).to_pandas()
 
-    def iter_batches(
-        self, name: str, version: str | None = "latest", columns=None, batch_size: int = 256
-    ) -> Iterator[pa.RecordBatch]:
-        for path in self.files(name, version):
-            with self.fs.open(path, "rb") as f:
-                yield from pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=columns)
-
     def artifact_path(self, name: str, version: str | None = "latest") -> str:
         """Folder holding an artifact dataset's files (local catalogs only)."""
         m = self.manifest(name, version)
@@ -259,11 +248,6 @@ class DatasetWriter:
         pq.write_table(table, posixpath.join(self.staging, part), filesystem=self.catalog.fs)
         self.files.append(part)
         self.rows += table.num_rows
-
-    def add_parquet_file(self, path: str) -> None:
-        """Add an existing Parquet file as a part (its schema is checked)."""
-        table = pq.read_table(path)
-        self.write(table)
 
     def add_file(self, src: str | os.PathLike, relpath: str | None = None) -> None:
         """Add a file to an artifact dataset."""
@@ -352,12 +336,3 @@ class WorkArea:
 
     def get(self, item: str, table: str) -> pa.Table:
         return pq.read_table(self._item(item, table), filesystem=self.catalog.fs)
-
-    def path_of(self, item: str, table: str) -> str:
-        return self._item(item, table)
-
-    def clear(self) -> None:
-        if self.catalog.local:
-            shutil.rmtree(self.path, ignore_errors=True)
-        else:
-            self.catalog.fs.rm(self.path, recursive=True)
