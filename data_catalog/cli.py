@@ -20,25 +20,34 @@ def _split_ref(ref: str) -> tuple[str, str]:
     return name, version or "latest"
 
 
+def _missing(value: Any) -> bool:
+    """True for a NULL cell: pandas gives ``None``, ``NaN`` or ``pd.NA`` depending on dtype."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and np.isnan(value)
+
+
+def _short(value: Any, width: int) -> Any:
+    """A short text for a wide cell (bytes, a vector, a long string); other values as is."""
+    if isinstance(value, bytes | bytearray):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, list | np.ndarray):
+        return f"[{len(value)}: {', '.join(f'{x:.3g}' for x in value[:3])}...]"
+    if isinstance(value, str) and len(value) > width:
+        return value[: width - 1] + "…"
+    return value
+
+
 def _printable(df: pd.DataFrame, width: int = 40) -> pd.DataFrame:
+    """``df`` with wide cells shortened; NULL cells (None or NaN, as pandas gives) stay NULL."""
     out = df.copy()
     for col in out.columns:
         sample = out[col].dropna()
-        if sample.empty:
+        if sample.empty or not isinstance(
+            sample.iloc[0], bytes | bytearray | list | np.ndarray | str
+        ):
             continue
-        first = sample.iloc[0]
-        if isinstance(first, bytes | bytearray):
-            out[col] = out[col].map(lambda b: f"<{len(b)} bytes>" if b is not None else None)
-        elif isinstance(first, list | np.ndarray):
-            out[col] = out[col].map(
-                lambda v: (
-                    None if v is None else f"[{len(v)}: {', '.join(f'{x:.3g}' for x in v[:3])}...]"
-                )
-            )
-        elif isinstance(first, str):
-            out[col] = out[col].map(
-                lambda s: s if s is None or len(s) <= width else s[: width - 1] + "…"
-            )
+        out[col] = out[col].map(lambda v: None if _missing(v) else _short(v, width)).astype(object)
     return out
 
 
