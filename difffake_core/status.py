@@ -21,6 +21,7 @@ class Status(StrEnum):
     TIMEOUT = "timeout"
     TOO_LARGE = "too_large"
     UNREADABLE = "unreadable"
+    OUTSIDE_ROOT = "outside_root"
     ERROR = "error"
     # faces: a frame or a whole video without a usable face
     NO_FACE = "no_face"
@@ -41,6 +42,7 @@ DESCRIPTIONS: dict[Status, str] = {
     Status.TIMEOUT: "decoding took longer than the allowed time",
     Status.TOO_LARGE: "the file is larger than the configured limit",
     Status.UNREADABLE: "the file could not be read (missing, permissions, I/O error)",
+    Status.OUTSIDE_ROOT: "a symlink whose target lies outside the corpus root (never read)",
     Status.ERROR: "an unexpected failure; the error column holds the message",
     Status.NO_FACE: "no usable face in enough sampled frames",
     Status.FACE_TOO_SMALL: "the face is below the minimum size",
@@ -56,3 +58,9 @@ def status_table() -> str:
     rows = ["| status | meaning |", "|---|---|"]
     rows += [f"| `{s.value}` | {DESCRIPTIONS[s]} |" for s in Status]
     return "\n".join(rows)
+
+
+def listing_error(entry: dict) -> str:
+    """The error text of a row whose listing refused the file (``entry["status"]`` set)."""
+    status = Status(entry["status"])
+    return f"{entry.get('path')}: {DESCRIPTIONS[status]}"

@@ -14,7 +14,7 @@ from data_catalog.adapters import get_adapter
 from data_catalog.schemas import FACE_CROPS, VIDEOS
 from difffake_core.faces.assets import resolve_face_model, sha256_of
 from difffake_core.ingest import IngestParams, VideoFaces, process_video
-from difffake_core.status import Status
+from difffake_core.status import Status, listing_error
 from difffake_core.video import file_sha256
 from tasks.progress import emit
 from tasks.resources import face_analyzer
@@ -108,6 +108,11 @@ def ingest_video(
     """
     path = entry["path"]
     summary: dict[str, Any] = {"video_id": entry["video_id"], "path": path, "skipped": False}
+    if entry.get("status"):  # refused by the listing (a link leaving the root): never read
+        summary.update(sha=None, status=entry["status"], error=listing_error(entry), frames=0,
+                       faces=0)  # fmt: skip
+        emit("video_done", **summary)
+        return summary
     try:
         sha = file_sha256(path)
     except OSError as exc:

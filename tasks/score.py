@@ -14,14 +14,14 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from data_catalog import Catalog, fingerprint
-from data_catalog.adapters import get_adapter
+from data_catalog.adapters import get_adapter, unique_video_ids
 from data_catalog.schemas import PAIR_SCORES, SCORES
 from difffake_core.detector import Detector
 from difffake_core.embedding import embed_crops
 from difffake_core.errors import UsageError
 from difffake_core.ingest import IngestParams, process_video
 from difffake_core.signals import build_faceset, head_logits
-from difffake_core.status import Status
+from difffake_core.status import Status, listing_error
 from difffake_core.video import file_sha256
 from tasks.embed import extractor_head
 from tasks.progress import emit
@@ -67,10 +67,12 @@ def list_media(source: str, adapter: str = "folder", options: dict | None = None
             if paths
             else ""
         )
+        ids = unique_video_ids([os.path.splitext(os.path.relpath(p, base))[0] for p in paths],
+                               [os.path.abspath(p) for p in paths])  # fmt: skip
         return [
-            {"video_id": os.path.splitext(os.path.relpath(p, base))[0], "path": os.path.abspath(p),
-             "label": None, "split": None, "method": None, "source": "glob"}
-            for p in paths
+            {"video_id": vid, "path": os.path.abspath(p), "label": None, "split": None,
+             "method": None, "source": "glob"}
+            for vid, p in zip(ids, paths, strict=True)
         ]  # fmt: skip
     return get_adapter(adapter, source, **(options or {})).to_frame().to_dict("records")
 
@@ -104,6 +106,11 @@ def score_video(
     work = Catalog(catalog_root).work_area(
         "score", fingerprint(STAGE_VERSION, detector_version)[:16]
     )
+    if entry.get("status"):  # refused by the listing (a link leaving the root): never read
+        row = _result_row(entry, None, detector_version, status=entry["status"],
+                          error=listing_error(entry))  # fmt: skip
+        emit("video_done", **row, skipped=False)
+        return {**row, "skipped": False}
     try:
         sha = file_sha256(entry["path"])
     except OSError as exc:

@@ -20,6 +20,7 @@ from data_catalog.adapters.base import (
     list_adapters,
     normalise_label,
     normalise_split,
+    unique_video_ids,
 )
 from data_catalog.adapters.celebdf import CelebDFAdapter
 from data_catalog.adapters.deeperforensics import DeeperForensicsAdapter
@@ -55,4 +56,5 @@ __all__ = [
     "list_adapters",
     "normalise_label",
     "normalise_split",
+    "unique_video_ids",
 ]

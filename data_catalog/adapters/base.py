@@ -8,12 +8,17 @@ Identifiers. ``video_id`` is stable and unique within one corpus and has no file
 The generic ``folder`` adapter uses the path relative to the root (``"fake/clip_01"``);
 adapters of published corpora prefix a compact id with their own name
 (``"ffpp/Deepfakes/c23/000_003"``) so ids stay unique when corpora are concatenated.
+Files that differ only by extension (``clip.mkv`` + ``clip.avi``) would share an id: those
+ids, and only those, keep the file's extension (``"clip.avi"``, ``"clip.mkv"``), see
+:func:`unique_video_ids`. The same path listed twice is an error.
 
 Trust. Paths read from text (manifests, split lists, metadata) are checked: after
 following symlinks they must stay inside the corpus root, otherwise :class:`PathEscapeError`.
 Paths found by walking the root's folders are inside it lexically; a symlinked file there
-is taken as the user placed it. The one documented exception is an explicit option naming
-another folder (``deeperforensics``'s ``originals_dir``).
+whose target lies outside the root (``real/x.mp4 -> /etc/passwd``) still gets a row, with
+``status="outside_root"``, and no stage reads it. The one documented exception is an explicit
+option naming another folder (``deeperforensics``'s ``originals_dir``, see
+:meth:`CorpusAdapter.allowed_roots`).
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from __future__ import annotations
 import inspect
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
-from dataclasses import astuple, dataclass
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
@@ -30,10 +36,11 @@ import pandas as pd
 
 from difffake_core.errors import DiffFakeError
 from difffake_core.registry import Registry
+from difffake_core.status import Status
 
 LABELS = ("real", "fake")
 SPLITS = ("train", "val", "test")
-COLUMNS = ("video_id", "path", "label", "split", "method", "source")
+COLUMNS = ("video_id", "path", "label", "split", "method", "source", "status")
 
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
@@ -88,12 +95,16 @@ class PathEscapeError(CorpusError):
 
 
 class DuplicateVideoError(CorpusError):
-    """Two entries of one corpus got the same ``video_id``."""
+    """Two entries of one corpus got the same ``video_id`` (or the same path)."""
 
 
 @dataclass(frozen=True, slots=True)
 class VideoEntry:
-    """One video of a corpus. ``label``/``split``/``method`` are None when unknown."""
+    """One video of a corpus. ``label``/``split``/``method`` are None when unknown.
+
+    ``status`` is None for a file the stages may read; otherwise the listing already knows
+    the file must not be read (``outside_root``) and the stages only record that status.
+    """
 
     video_id: str
     path: str
@@ -101,6 +112,39 @@ class VideoEntry:
     split: str | None
     method: str | None
     source: str
+    status: str | None = None
+
+
+def unique_video_ids(ids: Sequence[str], paths: Sequence[str]) -> list[str]:
+    """``ids`` with collisions resolved: every id given to more than one path gets its
+    path's extension appended (``clip`` -> ``clip.avi`` / ``clip.mkv``); ids that were unique
+    stay as they are. Repeats until no two paths share an id, so the result depends only on
+    the set of (id, path) pairs.
+
+    Raises :class:`DuplicateVideoError` when one path is given twice, or when two paths with
+    the same extension share an id.
+    """
+    seen_paths = Counter(paths)
+    twice = sorted(p for p, n in seen_paths.items() if n > 1)
+    if twice:
+        raise DuplicateVideoError(f"path listed more than once: {twice[0]}")
+    out = list(ids)
+    while True:
+        counts = Counter(out)
+        clashing = [i for i, v in enumerate(out) if counts[v] > 1]
+        if not clashing:
+            return out
+        changed = False
+        for i in clashing:
+            longer = ids[i] + PurePosixPath(paths[i]).suffix
+            if out[i] != longer:
+                out[i], changed = longer, True
+        if not changed:
+            i = clashing[0]
+            others = [paths[j] for j in clashing if out[j] == out[i] and j != i]
+            raise DuplicateVideoError(
+                f"video_id {ids[i]!r} given to both {paths[i]} and {others[0]}"
+            )
 
 
 def normalise_label(value: object) -> str:
@@ -236,17 +280,26 @@ class CorpusAdapter(ABC):
     def _scan(self) -> Iterator[VideoEntry]:
         """Yield entries in a deterministic order."""
 
+    def allowed_roots(self) -> list[Path]:
+        """Folders whose files may be read (after following symlinks): the root, plus any
+        folder an explicit option names (overridden by such adapters)."""
+        return [self.root]
+
     def entries(self) -> Iterator[VideoEntry]:
-        """Every video of the corpus, in a deterministic order. Ids are unique."""
-        seen: dict[str, str] = {}
-        for entry in self._scan():
-            if entry.video_id in seen:
-                raise DuplicateVideoError(
-                    f"{self.name}: video_id {entry.video_id!r} given to both "
-                    f"{seen[entry.video_id]} and {entry.path}"
-                )
-            seen[entry.video_id] = entry.path
-            yield entry
+        """Every video of the corpus, in a deterministic order. Ids are unique (see
+        :func:`unique_video_ids`); a file whose real path leaves :meth:`allowed_roots` gets
+        ``status="outside_root"``."""
+        found = list(self._scan())
+        try:
+            ids = unique_video_ids([e.video_id for e in found], [e.path for e in found])
+        except DuplicateVideoError as err:
+            raise DuplicateVideoError(f"{self.name}: {err}") from None
+        roots = [Path(os.path.realpath(r)) for r in self.allowed_roots()]
+        for entry, video_id in zip(found, ids, strict=True):
+            real = Path(os.path.realpath(entry.path))
+            outside = not any(real.is_relative_to(r) for r in roots)
+            status = Status.OUTSIDE_ROOT.value if outside else entry.status
+            yield replace(entry, video_id=video_id, status=status)
 
     def to_frame(self) -> pd.DataFrame:
         """All entries as a table with columns :data:`COLUMNS`.

@@ -81,6 +81,10 @@ class DeeperForensicsAdapter(CorpusAdapter):
             self.root / Path(splits_dir) if splits_dir is not None else self.root / "lists/splits"
         )
 
+    def allowed_roots(self) -> list[Path]:
+        extra = [self.originals_dir] if self.originals_dir is not None else []
+        return [self.root, *extra]
+
     def _selected(self) -> list[str]:
         base = self.root / "manipulated_videos"
         return select_subfolders(base, self.perturbations, "perturbation")

@@ -165,14 +165,13 @@ class FolderAdapter(CorpusAdapter):
                 if not any(cell.strip() for cell in row):
                     continue
                 entry = self._manifest_row(row, columns, manifest, reader.line_num)
-                if entry.video_id in first_line:
+                if entry.path in first_line:  # same-id files (clip.mkv, clip.avi) are fine
                     raise ManifestError(
-                        f"video_id {entry.video_id!r} already listed on line "
-                        f"{first_line[entry.video_id]}",
+                        f"path {entry.path!r} already listed on line {first_line[entry.path]}",
                         manifest,
                         reader.line_num,
                     )
-                first_line[entry.video_id] = reader.line_num
+                first_line[entry.path] = reader.line_num
                 yield entry
 
     def _manifest_row(

@@ -136,13 +136,14 @@ def test_scan_files_skips_hidden_and_sidecars(tmp_path: Path) -> None:
 
 
 class _Twice(CorpusAdapter):
-    """Not registered: yields the same id twice to exercise the uniqueness check."""
+    """Not registered: yields the same id for two files of one extension (ids that differ
+    only by extension are disambiguated instead, see tests/reliability/test_listing.py)."""
 
     name = "twice"
 
     def _scan(self) -> Iterator[VideoEntry]:
-        for suffix in ("mp4", "avi"):
-            yield self._entry("x", self.root / f"x.{suffix}", "real", None, "real")
+        for folder in ("a", "b"):
+            yield self._entry("x", self.root / folder / "x.mp4", "real", None, "real")
 
 
 def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
