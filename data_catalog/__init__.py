@@ -2,6 +2,8 @@
 
 from data_catalog.catalog import Catalog, DatasetWriter, Manifest, WorkArea, fingerprint
 from data_catalog.errors import (
+    CatalogWriteError,
+    CorruptDatasetError,
     DatasetError,
     DatasetExistsError,
     DatasetNotFoundError,
@@ -12,6 +14,8 @@ from data_catalog.stage import DatasetRef, StageResult, dataset_name, run_stage
 
 __all__ = [
     "Catalog",
+    "CatalogWriteError",
+    "CorruptDatasetError",
     "DatasetError",
     "DatasetRef",
     "DatasetExistsError",

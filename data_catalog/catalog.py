@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import posixpath
 import uuid
@@ -29,12 +30,19 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data_catalog.errors import DatasetError, DatasetNotFoundError, VersionNotFoundError
+from data_catalog import integrity
+from data_catalog.errors import (
+    CorruptDatasetError,
+    DatasetError,
+    DatasetNotFoundError,
+    VersionNotFoundError,
+)
 from data_catalog.schemas import LAYERS, conform, kind_of, schema_for, schema_to_json
 from data_catalog.versioning import code_version
 
 MANIFEST = "manifest.json"
 DEFAULT_ROOT_ENV = "DIFFFAKE_CATALOG"
+log = logging.getLogger("data_catalog")
 
 
 def default_root() -> str:
@@ -63,6 +71,8 @@ class Manifest:
     created_at: str
     fingerprint: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    # {relpath: {"sha256", "size"}} of each file; empty in manifests older than checksums.
+    checksums: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True, default=str)
@@ -131,26 +141,88 @@ class Catalog:
 
     def manifest(self, name: str, version: str | None = "latest") -> Manifest:
         version = self.resolve(name, version)
-        with self.fs.open(self._path(name, version, MANIFEST), "r") as f:
-            return Manifest.from_json(f.read())
+        path = self._path(name, version, MANIFEST)
+        try:
+            with self.fs.open(path, "r") as f:
+                return Manifest.from_json(f.read())
+        except (ValueError, TypeError) as exc:  # JSON damaged or not a manifest
+            raise CorruptDatasetError(
+                f"dataset {name}@{version}: manifest {path} is unreadable ({exc})", [path]
+            ) from exc
 
     def find(self, name: str, fp: str) -> Manifest | None:
-        """The newest version of ``name`` whose fingerprint is ``fp`` (an up-to-date dataset)."""
+        """The newest intact version of ``name`` whose fingerprint is ``fp`` (an up-to-date
+        dataset). Candidates are checked file by file (size and sha256): a corrupt one is
+        marked, logged and passed over, so the caller rebuilds it."""
         for version in reversed(self.versions(name)):
-            m = self.manifest(name, version)
-            if m.fingerprint == fp:
+            try:
+                m = self.manifest(name, version)
+            except CorruptDatasetError as exc:
+                log.warning("%s (not reused)", exc)
+                continue
+            if m.fingerprint != fp:
+                continue
+            folder = self._path(name, m.version)
+            found = integrity.read_marker(self.fs, folder) or self.integrity_problems(m, True)
+            if not found:
                 return m
+            integrity.write_marker(self.fs, folder, found, by="reuse")
+            log.warning(
+                "dataset %s@%s is corrupt and will be rebuilt: %s",
+                name,
+                m.version,
+                "; ".join(found),
+            )
         return None
+
+    # -- integrity --------------------------------------------------------------------------
+    def integrity_problems(self, m: Manifest, hashes: bool = False) -> list[str]:
+        """What is wrong with the files of version ``m`` (sizes; sha256 too with ``hashes``)."""
+        folder = self._path(m.name, m.version)
+        return integrity.problems(self.fs, folder, m.files, m.checksums or {}, hashes)
+
+    def _intact(self, m: Manifest) -> Manifest:
+        """``m`` after the cheap checks (corrupt marker, file sizes); else a clear error."""
+        folder = self._path(m.name, m.version)
+        found = integrity.read_marker(self.fs, folder) or self.integrity_problems(m)
+        if found:
+            raise CorruptDatasetError(
+                f"dataset {m.name}@{m.version} is corrupt: {'; '.join(found)} "
+                f"(check with `difffake catalog verify {m.name}@{m.version}`; rerunning the "
+                "stage that made it builds a new version)",
+                found,
+            )
+        return m
+
+    def verify(self, name: str, version: str | None = "latest") -> integrity.Verification:
+        """Check every file of a version against its manifest (size and sha256). A corrupt
+        version is marked so readers and reuse refuse it; an intact one is unmarked."""
+        try:
+            m = self.manifest(name, version)
+        except CorruptDatasetError as exc:
+            return integrity.Verification(
+                name, self.resolve(name, version), "corrupt", exc.problems
+            )
+        folder = self._path(name, m.version)
+        found = self.integrity_problems(m, hashes=True)
+        if found:
+            integrity.write_marker(self.fs, folder, found, by="verify")
+            state = "corrupt"
+        else:
+            integrity.clear_marker(self.fs, folder)
+            state = "ok" if m.checksums or not m.files else "unverified"
+        return integrity.Verification(name, m.version, state, found, len(m.files), m.bytes)
 
     # -- reading ----------------------------------------------------------------------------
     def files(self, name: str, version: str | None = "latest") -> list[str]:
-        m = self.manifest(name, version)
+        """Paths of a version's files (sizes checked against the manifest)."""
+        m = self._intact(self.manifest(name, version))
         return [self._path(name, m.version, f) for f in m.files]
 
     def read_table(
         self, name: str, version: str | None = "latest", columns: list[str] | None = None
     ) -> pa.Table:
-        m = self.manifest(name, version)
+        m = self._intact(self.manifest(name, version))
         if m.kind != "table":
             raise DatasetError(f"dataset {name!r} is an artifact, not a table")
         paths = [self._path(name, m.version, f) for f in m.files]
@@ -160,18 +232,24 @@ class Catalog:
             schema = expected if expected is not None else schema
             table = schema.empty_table()
             return table.select(columns) if columns else table
-        try:
-            tables = [pq.read_table(p, columns=columns, filesystem=self.fs) for p in paths]
-        except (OSError, pa.ArrowInvalid) as exc:
-            raise DatasetError(f"dataset {name}@{m.version}: cannot read parts: {exc}") from exc
+        tables = []
+        for p in paths:
+            try:
+                tables.append(pq.read_table(p, columns=columns, filesystem=self.fs))
+            except (OSError, pa.ArrowInvalid) as exc:
+                raise CorruptDatasetError(
+                    f"dataset {name}@{m.version}: cannot read {p}: {exc} (check with "
+                    f"`difffake catalog verify {name}@{m.version}`)",
+                    [p],
+                ) from exc
         return pa.concat_tables(tables)
 
     def read_pandas(self, name: str, version: str | None = "latest", columns=None):
         return self.read_table(name, version, columns).to_pandas()
 
     def artifact_path(self, name: str, version: str | None = "latest") -> str:
-        """Folder holding an artifact dataset's files (local catalogs only)."""
-        m = self.manifest(name, version)
+        """Folder holding an artifact dataset's files (local catalogs only; sizes checked)."""
+        m = self._intact(self.manifest(name, version))
         return self._path(name, m.version)
 
     def lineage(self, name: str, version: str | None = "latest", depth: int = 8) -> dict:
@@ -271,7 +349,8 @@ class DatasetWriter:
     def commit(self) -> Manifest:
         fs = self.catalog.fs
         version = _new_version(self.fp)
-        size = sum(fs.size(posixpath.join(self.staging, f)) for f in self.files)
+        checksums = integrity.record(fs, self.staging, self.files)
+        size = sum(c["size"] for c in checksums.values())
         kind = kind_of(self.name)
         self.manifest = Manifest(
             name=self.name,
@@ -288,6 +367,7 @@ class DatasetWriter:
             created_at=dt.datetime.now(dt.UTC).isoformat(),
             fingerprint=self.fp,
             metadata=self.metadata,
+            checksums=checksums,
         )
         final = self.catalog._path(self.name, version)
         if self.catalog.local:

@@ -1,4 +1,4 @@
-"""``difffake catalog``: inspect datasets (ls, show, head, query, preview, lineage)."""
+"""``difffake catalog``: inspect and check datasets (ls, show, head, query, preview, lineage, verify)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,12 @@ def _lineage_lines(node: dict[str, Any], indent: str = "") -> list[str]:
 def cmd_ls(cat: Catalog, args: argparse.Namespace) -> int:
     rows = []
     for name in cat.names():
-        m = cat.manifest(name)
+        try:
+            m = cat.manifest(name)
+        except DatasetError as exc:
+            print(f"warning: {exc}", file=sys.stderr)
+            rows.append({"name": name, "layer": "?", "kind": "?", "latest": "(unreadable)"})
+            continue
         rows.append(
             {
                 "name": name,
@@ -114,33 +119,53 @@ def cmd_head(cat: Catalog, args: argparse.Namespace) -> int:
     return 0
 
 
-def duckdb_connection(cat: Catalog):
+def duckdb_connection(cat: Catalog, skipped: list[str] | None = None):
     """A DuckDB connection with one view per dataset (latest version).
 
-    Each dataset is reachable as ``"dev.videos"`` (quoted) and as ``dev_videos``.
+    Each dataset is reachable as ``"dev.videos"`` (quoted) and as ``dev_videos``. A dataset
+    whose files fail the cheap checks (sizes) or that DuckDB cannot open gets no view; its
+    reason is appended to ``skipped``, and the other datasets stay queryable.
     """
     import duckdb
 
     con = duckdb.connect()
     for name in cat.names():
-        m = cat.manifest(name)
-        if m.kind != "table":
-            continue
-        files = cat.files(name)
-        alias = name.replace(".", "_").replace("-", "_")
-        for view in {f'"{name}"', alias}:
-            if files:
-                lst = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-                con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet([{lst}])")
-            else:
-                con.register(f"_empty_{alias}", cat.read_table(name))
-                con.execute(f"CREATE VIEW {view} AS SELECT * FROM _empty_{alias}")
+        try:
+            _create_views(con, cat, name)
+        except (DatasetError, duckdb.Error) as exc:
+            if skipped is not None:
+                skipped.append(f"{name}: {exc}")
     return con
 
 
+def _create_views(con: Any, cat: Catalog, name: str) -> None:
+    m = cat.manifest(name)
+    if m.kind != "table":
+        return
+    files = cat.files(name)
+    alias = name.replace(".", "_").replace("-", "_")
+    for view in {f'"{name}"', alias}:
+        if files:
+            lst = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet([{lst}])")
+        else:
+            con.register(f"_empty_{alias}", cat.read_table(name))
+            con.execute(f"CREATE VIEW {view} AS SELECT * FROM _empty_{alias}")
+
+
 def cmd_query(cat: Catalog, args: argparse.Namespace) -> int:
-    con = duckdb_connection(cat)
-    df = con.execute(args.sql).fetchdf()
+    import duckdb
+
+    skipped: list[str] = []
+    con = duckdb_connection(cat, skipped)
+    for reason in skipped:
+        print(f"warning: skipped {reason}", file=sys.stderr)
+    try:
+        df = con.execute(args.sql).fetchdf()
+    except duckdb.Error as exc:
+        hint = f" ({len(skipped)} dataset(s) skipped, see above)" if skipped else ""
+        print(f"error: query failed: {exc}{hint}", file=sys.stderr)
+        return 2
     with pd.option_context("display.max_columns", None, "display.width", 200):
         print(_printable(df).to_string(index=False, max_rows=args.max_rows))
     return 0
@@ -169,6 +194,23 @@ def cmd_preview(cat: Catalog, args: argparse.Namespace) -> int:
     write_png(out, contact_sheet(tiles, captions, columns=args.columns))
     print(f"wrote {out} ({len(tiles)} crops)")
     return 0
+
+
+def cmd_verify(cat: Catalog, args: argparse.Namespace) -> int:
+    """Check sha256 and size of every file of NAME@VERSION, of every version of NAME, or of
+    the whole catalog; exit 1 when a version is corrupt."""
+    if args.ref:
+        name, version = _split_ref(args.ref)
+        resolved = cat.resolve(name, version)  # a clear error for an unknown name or version
+        refs = [(name, resolved)] if "@" in args.ref else [(name, v) for v in cat.versions(name)]
+    else:
+        refs = [(n, v) for n in cat.names() for v in cat.versions(n)]
+    results = [cat.verify(name, version) for name, version in refs]
+    for r in results:
+        print(r.line())
+    counts = {s: sum(r.state == s for r in results) for s in ("ok", "unverified", "corrupt")}
+    print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" ({len(results)} versions)")
+    return 1 if counts["corrupt"] else 0
 
 
 def cmd_lineage(cat: Catalog, args: argparse.Namespace) -> int:
@@ -203,6 +245,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--per-video", type=int, default=3)
     v.add_argument("--columns", type=int, default=8)
     v.set_defaults(catalog_fn=cmd_preview)
+    vf = csub.add_parser("verify", help="check the sha256 and size of every file")
+    vf.add_argument("ref", nargs="?", help="NAME[@VERSION] (default: every dataset)")
+    vf.set_defaults(catalog_fn=cmd_verify)
     lg = csub.add_parser("lineage", help="the datasets NAME[@VERSION] was made from")
     lg.add_argument("ref")
     lg.set_defaults(catalog_fn=cmd_lineage)

@@ -21,3 +21,19 @@ class SchemaMismatchError(DatasetError):
 
 class DatasetExistsError(DatasetError):
     pass
+
+
+class CorruptDatasetError(DatasetError):
+    """A published version whose files no longer match its manifest (size or sha256)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [])
+
+
+class CatalogWriteError(DatasetError):
+    """The catalog (or an output folder) cannot be written: read-only, full disk, no access."""
+
+    def __init__(self, message: str, path: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path, self.errno = path, errno
