@@ -125,7 +125,7 @@ def score_video(
     detector = load_detector(detector_folder)
     params = IngestParams(**detector.card.get("ingest", {}))
     analyzer = face_analyzer(face_model, **params.analyzer_kwargs())
-    vf = process_video(entry["path"], params, analyzer)
+    vf = process_video(entry["path"], params, analyzer, encode=False)  # crops stay pixels
     pair_rows = pa.Table.from_pylist([], schema=PAIR_SCORES)
     if vf.status != Status.OK:
         row = _result_row(entry, sha, detector_version, status=vf.status, error=vf.error)
@@ -133,7 +133,7 @@ def score_video(
         faces = [r for r in vf.rows if r.status == Status.OK]
         ckpt = os.path.join(detector_folder, "extractor")
         model, size = embedder(ckpt, runtime)
-        vectors = embed_crops(model, [r.crop for r in faces], size)
+        vectors = embed_crops(model, [r.image for r in faces], size)
         frames = np.array([r.frame_index for r in faces], np.int64)
         tracks = np.array([r.track_id for r in faces], np.int64)
         if detector.is_fused:

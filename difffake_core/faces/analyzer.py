@@ -24,6 +24,13 @@ talking head (one large face) pays for the cheap coarse level only, an empty or 
 pays for the whole pyramid. A person much smaller than the main face (below
 ``tiling_rel_size`` of it) may then be missed; use ``tiling="on"`` to always scan every level.
 
+**Tracking** (:meth:`FaceAnalyzer.follow`): on a frame close in time to one already analysed,
+each face's previous mesh box stands in for the detector's box, so only the landmarker runs
+(no whole-frame or tile detection). A face it cannot refit (gone, turned away, occluded, or
+the landmarker's own re-detection in the region below ``min_region_confidence``) makes the
+frame fall back to :meth:`~FaceAnalyzer.analyze`; :func:`difffake_core.ingest.process_video`
+also re-detects on a schedule so a face entering the picture is found.
+
 One :class:`FaceAnalyzer` is not thread-safe: use one per thread.
 """
 
@@ -388,6 +395,30 @@ class FaceAnalyzer:
             face.level = level
             faces.append(face)
         return over
+
+    def follow(
+        self, frame: np.ndarray, previous: list[FaceObservation]
+    ) -> list[FaceObservation] | None:
+        """The faces of ``previous`` (from a nearby frame) refitted in ``frame``, largest first;
+        None when any of them is lost, so the caller re-detects.
+
+        Each face's previous mesh box is the region's detection box; the refit must agree
+        with it (centre inside, height within 0.5-2.5 times) and not duplicate another face.
+        Score and tile level are carried over from the face's detection.
+        """
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"frame must be (H, W, 3) uint8, got {frame.shape} {frame.dtype}")
+        faces: list[FaceObservation] = []
+        for prev in previous:
+            face = self.landmarks_in_region(frame, np.asarray(prev.box, np.float64), prev.score)
+            if face is None or not self._agrees(face):
+                return None
+            if faces and box_iou(face.box, np.stack([f.box for f in faces])).max() > 0.5:
+                return None  # two tracks collapsed onto one face: let detection sort it out
+            face.level = prev.level
+            faces.append(face)
+        faces.sort(key=lambda f: -f.area)
+        return faces
 
     def levels(self, frame_hw: tuple[int, int]) -> list[tuple[int, list[tuple[int, int]]]]:
         """The tile levels this analyzer may scan on frames of this size (coarsest first)."""
