@@ -1,0 +1,280 @@
+"""Scoring cost per video (process CPU-seconds by stage) and detection quality of two paths,
+measured in the same run.
+
+Paths (same videos, alternated video by video so machine load hits them alike):
+
+* ``today``: the path before issue 12: faces detected on every frame
+  (``IngestParams(face_tracking=False)``), crops encoded to PNG and decoded again for the
+  extractor, fp32 ONNX runtime.
+* ``tracked``: faces tracked between key frames (``face_tracking=True``), crops handed to the
+  extractor as pixels (``process_video(..., encode=False)``), fp32 ONNX.
+* ``tracked-int8``: as ``tracked``, with the static int8 ONNX runtime (``int8-onnx``),
+  calibrated on crops of the shared *still photos* (never the clips it is scored on).
+
+Cost is process CPU time (``time.process_time``: all threads of this process, so MediaPipe's
+and onnxruntime's pools count), one video at a time, so it does not depend on how busy the
+machine is the way wall time does. Quality: video AUC on ``data/dev`` and ``data/dev2``, each
+scored by an anomaly model (``pca_gmm``) fitted on the real pairs of the *other* set, for every
+path; int8 agreement with fp32 on the same crops (cosine per crop, relative error of the
+L2-normalised pair vectors); sampled frames with a usable face per face path.
+
+Run: ``python -m benchmarks.bench_cost [--limit 10] [--frames 32] [--no-quality]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.bench_ingest import SHARED_DEV, default_videos
+from difffake_core.anomaly import create_anomaly_model
+from difffake_core.detector import Detector, PairSettings, video_pairs
+from difffake_core.embedding import embed_crops
+from difffake_core.faces.analyzer import FaceAnalyzer
+from difffake_core.faces.crop import crop_face
+from difffake_core.ingest import IngestParams, process_video
+from difffake_core.metrics import binary_metrics
+from difffake_core.models.backbones import create_extractor
+from difffake_core.runtime import create_runtime
+
+SHARED_DEV2 = SHARED_DEV.parent / "dev2"
+PATHS = ("today", "tracked", "tracked-int8")
+
+
+def calibration_crops(size: int, limit: int = 64) -> np.ndarray:
+    """``(N, size, size, 3)`` uint8 face crops of still photos (the shared photo set when
+    present, else the bundled test photos): int8 calibration data that no scored clip is in."""
+    import cv2
+
+    photos = []
+    images = SHARED_DEV / "images"
+    if images.is_dir():
+        for p in sorted(images.rglob("*.jpg"))[:limit]:
+            bgr = cv2.imread(str(p))
+            if bgr is not None:
+                photos.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    if not photos:
+        from tests.support.media import astronaut, grace_hopper
+
+        photos = [astronaut(), grace_hopper()]
+    crops = []
+    with FaceAnalyzer(tiling="on") as analyzer:
+        for photo in photos:
+            for face in analyzer.analyze(photo)[0]:
+                crops.append(crop_face(photo, face.box, face.landmarks68, size).image)
+                crops.append(crops[-1][:, ::-1])  # mirrored: more poses for the ranges
+    return np.ascontiguousarray(np.stack(crops))
+
+
+def make_runtimes(model, folder: Path) -> dict:
+    fp32 = create_runtime("onnx", model=model, onnx_path=folder / "embed.onnx")
+    calib = calibration_crops(model.input_size)
+    int8 = create_runtime("int8-onnx", model=model, onnx_path=folder / "embed.onnx",
+                          calibration=calib)  # fmt: skip
+    return {"fp32": fp32, "int8": int8, "calibration_crops": len(calib)}
+
+
+def score_one(path, params, analyzer, runtime, size, detector, encode) -> dict:
+    """Face stage, embedding and pair scoring of one video; CPU-seconds of each stage."""
+    c0 = time.process_time()
+    vf = process_video(path, params, analyzer, encode=encode)
+    c1 = time.process_time()
+    ok = [r for r in vf.rows if r.status == "ok"]
+    crops = [r.crop if encode else r.image for r in ok]
+    vectors = embed_crops(runtime, crops, size) if ok else np.zeros((0, 0), np.float32)
+    c2 = time.process_time()
+    frames = np.array([r.frame_index for r in ok], np.int64)
+    tracks = np.array([r.track_id for r in ok], np.int64)
+    if detector is not None and len(ok) >= 2:
+        detector.score_embeddings(Path(path).stem, frames, tracks, vectors)
+    c3 = time.process_time()
+    return {"faces": c1 - c0, "embed": c2 - c1, "pairs+score": c3 - c2, "vf": vf,
+            "frames": frames, "tracks": tracks, "vectors": vectors}  # fmt: skip
+
+
+def timing_detector(dim: int) -> Detector:
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(600, 16)) @ rng.normal(size=(16, dim))) ** 2
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return Detector(create_anomaly_model("pca_gmm", pca_components=32).fit(x), None)
+
+
+def run_cost(videos, frames, model, runtimes, print_fn=print) -> dict:
+    size = model.input_size
+    base = IngestParams(n_frames=frames)
+    plans = {
+        "today": (replace(base, face_tracking=False), runtimes["fp32"], True),
+        "tracked": (replace(base, face_tracking=True), runtimes["fp32"], False),
+        "tracked-int8": (replace(base, face_tracking=True), runtimes["int8"], False),
+    }
+    detector = timing_detector(model.embed_dim)
+    cpu = {k: defaultdict(float) for k in plans}
+    found = dict.fromkeys(plans, 0)
+    passes = {k: defaultdict(int) for k in plans}
+    with FaceAnalyzer(**base.analyzer_kwargs()) as analyzer:
+        for p, rt, enc in plans.values():  # graphs, sessions, first inferences: untimed
+            score_one(videos[0], p, analyzer, rt, size, detector, enc)
+        for i, path in enumerate(videos):
+            order = list(plans) if i % 2 == 0 else list(plans)[::-1]
+            for name in order:
+                p, rt, enc = plans[name]
+                r = score_one(path, p, analyzer, rt, size, detector, enc)
+                for stage in ("faces", "embed", "pairs+score"):
+                    cpu[name][stage] += r[stage]
+                found[name] += r["vf"].frames_with_face
+                for k, v in r["vf"].face_passes.items():
+                    passes[name][k] += v
+    n = len(videos)
+    per_video = {k: {s: v / n for s, v in c.items()} for k, c in cpu.items()}
+    totals = {k: sum(v.values()) for k, v in per_video.items()}
+    print_fn(f"scoring cost: {n} videos x {frames} frames, process CPU-seconds per video")
+    print_fn(f"  {'path':<13} {'faces':>7} {'embed':>7} {'pairs':>7} {'total':>7}  ratio  "
+             "face frames  detect/follow/lost")  # fmt: skip
+    for k in plans:
+        s = per_video[k]
+        ps = passes[k]
+        print_fn(
+            f"  {k:<13} {s['faces']:7.3f} {s['embed']:7.3f} {s['pairs+score']:7.3f} "
+            f"{totals[k]:7.3f}  {totals['today'] / totals[k]:4.2f}x  {found[k]:>11}  "
+            f"{ps['detect']}/{ps['follow']}/{ps['lost']}"
+        )
+    diff = abs(found["tracked"] - found["today"]) / max(found["today"], 1)
+    print_fn(f"  face frames tracked vs every-frame detection: {100 * diff:.2f}% apart "
+             "(target <= 1%)")  # fmt: skip
+    return {"cpu_per_video": per_video, "total": totals, "face_frames": found,
+            "passes": {k: dict(v) for k, v in passes.items()}}  # fmt: skip
+
+
+def corpus(root: Path) -> pd.DataFrame:
+    m = pd.read_csv(root / "manifest.csv")
+    m["path"] = [str(root / p) for p in m["path"]]
+    m["y"] = (m["label"] == "fake").astype(int)
+    return m[[Path(p).is_file() for p in m["path"]]].reset_index(drop=True)
+
+
+def embed_corpus(table, frames, model, runtimes, analyzer) -> dict:
+    """Per face path and runtime: per video ``(frames, tracks, vectors)``, and face frames."""
+    size = model.input_size
+    out: dict = {"today": [], "tracked": [], "tracked-int8": [], "found": defaultdict(int)}
+    for path in table["path"]:
+        for tracked in (False, True):
+            p = IngestParams(n_frames=frames, face_tracking=tracked)
+            vf = process_video(path, p, analyzer, encode=False)
+            ok = [r for r in vf.rows if r.status == "ok"]
+            out["found"]["tracked" if tracked else "today"] += vf.frames_with_face
+            meta = (np.array([r.frame_index for r in ok], np.int64),
+                    np.array([r.track_id for r in ok], np.int64))  # fmt: skip
+            images = [r.image for r in ok]
+            kinds = ("tracked", "tracked-int8") if tracked else ("today",)
+            for kind in kinds:
+                rt = runtimes["int8" if kind.endswith("int8") else "fp32"]
+                vec = embed_crops(rt, images, size) if ok else np.zeros((0, model.embed_dim))
+                out[kind].append((*meta, vec))
+    return out
+
+
+def pair_vectors(videos, keys, pairs: PairSettings):
+    out = []
+    for key, (frames, tracks, vec) in zip(keys, videos, strict=True):
+        if len(frames) >= 2:
+            out.append(video_pairs(key, frames, tracks, vec, pairs).vectors)
+        else:
+            out.append(np.zeros((0, vec.shape[1] if vec.ndim == 2 else 1), np.float32))
+    return out
+
+
+def video_auc(train, test, test_keys, labels, pairs: PairSettings) -> float:
+    x = np.concatenate([v for v in train if len(v)])
+    model = create_anomaly_model("pca_gmm", pca_components=32).fit(x)
+    det = Detector(model, None, pairs)
+    scores = []
+    for key, (frames, tracks, vec) in zip(test_keys, test, strict=True):
+        s = (
+            det.score_embeddings(key, frames, tracks, vec).fake_score
+            if len(frames) >= 2
+            else np.nan
+        )
+        scores.append(s)
+    scores = np.asarray(scores, np.float64)
+    keep = np.isfinite(scores)
+    return binary_metrics(np.asarray(labels)[keep], scores[keep])["roc_auc"]
+
+
+def run_quality(frames, model, runtimes, print_fn=print) -> dict:
+    sets = {name: corpus(root) for name, root in (("dev", SHARED_DEV), ("dev2", SHARED_DEV2))
+            if (root / "manifest.csv").is_file()}  # fmt: skip
+    if len(sets) < 2:
+        print_fn("  quality: shared dev/dev2 not present, skipped")
+        return {}
+    pairs = PairSettings()
+    t0 = time.perf_counter()
+    with FaceAnalyzer(**IngestParams().analyzer_kwargs()) as analyzer:
+        emb = {n: embed_corpus(t, frames, model, runtimes, analyzer) for n, t in sets.items()}
+    keys = {n: [Path(p).stem for p in t["path"]] for n, t in sets.items()}
+    pv = {n: {k: pair_vectors(emb[n][k], keys[n], pairs) for k in PATHS} for n in sets}
+    auc = {}
+    for test, train in (("dev", "dev2"), ("dev2", "dev")):
+        real = [i for i, y in enumerate(sets[train]["y"]) if y == 0]
+        for k in PATHS:
+            train_pv = [pv[train][k][i] for i in real]
+            auc[(test, k)] = video_auc(train_pv, emb[test][k], keys[test], sets[test]["y"], pairs)
+    # int8 vs fp32 on the very same crops
+    cos, rel = [], []
+    for n in sets:
+        for (_, _, a), (_, _, b) in zip(emb[n]["tracked"], emb[n]["tracked-int8"], strict=True):
+            if len(a):
+                cos.append((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1))
+        for a, b in zip(pv[n]["tracked"], pv[n]["tracked-int8"], strict=True):
+            if len(a):
+                rel.append(np.linalg.norm(a - b, axis=1) / np.maximum(np.linalg.norm(a, axis=1),
+                                                                      1e-12))  # fmt: skip
+    cos, rel = np.concatenate(cos), np.concatenate(rel)
+    print_fn(f"detection quality ({frames} frames; anomaly model fitted on the other set's real "
+             f"pairs; {time.perf_counter() - t0:.0f} s)")  # fmt: skip
+    for test in ("dev", "dev2"):
+        n = len(sets[test])
+        row = "  ".join(f"{k} {auc[(test, k)]:.4f}" for k in PATHS)
+        print_fn(f"  video AUC {test:<4} ({n} videos): {row}")
+    for test in ("dev", "dev2"):
+        print_fn(f"    {test}: tracked - today {auc[(test, 'tracked')] - auc[(test, 'today')]:+.4f}"
+                 f" (target within 0.01); int8 - fp32 "
+                 f"{auc[(test, 'tracked-int8')] - auc[(test, 'tracked')]:+.4f} (within 0.005)")  # fmt: skip
+    print_fn(f"  int8 vs fp32, {len(cos)} crops: cosine min {cos.min():.4f} mean {cos.mean():.4f};"
+             f" pair-vector relative error mean {rel.mean():.4f} max {rel.max():.4f}")  # fmt: skip
+    for n in sets:
+        f = emb[n]["found"]
+        print_fn(
+            f"  face frames {n}: today {f['today']}, tracked {f['tracked']} "
+            f"({100 * (f['tracked'] - f['today']) / max(f['today'], 1):+.2f}%)"
+        )
+    return {"auc": {f"{t}/{k}": v for (t, k), v in auc.items()},
+            "cosine_min": float(cos.min()), "cosine_mean": float(cos.mean()),
+            "pair_rel_err_mean": float(rel.mean()), "pair_rel_err_max": float(rel.max()),
+            "face_frames": {n: dict(emb[n]["found"]) for n in sets}}  # fmt: skip
+
+
+def run(videos=None, frames: int = 32, quality: bool = True, print_fn=print) -> dict:
+    videos = videos or default_videos(10)
+    model = create_extractor("efficientnet_lite0", weights="default").eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        runtimes = make_runtimes(model, Path(tmp))
+        out = {"cost": run_cost(videos, frames, model, runtimes, print_fn)}
+        if quality:
+            out["quality"] = run_quality(frames, model, runtimes, print_fn)
+    return out
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--limit", type=int, default=10)
+    ap.add_argument("--frames", type=int, default=32)
+    ap.add_argument("--no-quality", action="store_true", help="cost only (no dev/dev2 AUC)")
+    a = ap.parse_args()
+    run(default_videos(a.limit), a.frames, quality=not a.no_quality)
