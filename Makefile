@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-all lint format bench clean
+.PHONY: setup demo test test-all lint format bench benchmark clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -39,5 +39,12 @@ format: setup
 bench: setup
 	$(PY) -m benchmarks.run
 
+## Leave-source-out detection benchmark on labelled corpora (default: the shared dev sets).
+## e.g. make benchmark BENCH_ARGS="--train-overrides steps_per_epoch=30"
+BENCH_CORPORA ?= ../shared/data/dev ../shared/data/dev2
+BENCH_OUT     ?= benchmark_out
+benchmark: setup
+	$(PY) -m flows.cli benchmark $(foreach c,$(BENCH_CORPORA),--corpus $(c)) --out $(BENCH_OUT) $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .difffake demo_out
+	rm -rf $(VENV) .pytest_cache .ruff_cache .difffake demo_out benchmark_out

@@ -383,6 +383,82 @@ def _add_pseudo(sub: argparse._SubParsersAction) -> None:
     v.set_defaults(fn=cmd_pseudo_preview)
 
 
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``["steps_per_epoch=30", "lr=0.01"]`` -> ``{"steps_per_epoch": 30, "lr": 0.01}``
+    (values read as JSON when they parse, else kept as text)."""
+    import json
+
+    from difffake_core.errors import UsageError
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"expected KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    import time
+
+    from flows.benchmark import BenchmarkConfig, benchmark
+
+    start = time.monotonic()
+    config = BenchmarkConfig(
+        corpora=args.corpus, adapter=args.adapter, catalog=args.catalog,
+        face_model=args.face_model, out_dir=args.out,
+        train_overrides=parse_overrides(args.train_overrides),
+        **given(name=args.name, preset=args.preset, folds=args.folds, seed=args.seed,
+                n_boot=args.n_boot, target_fpr=args.target_fpr, runtime=args.runtime,
+                only_folds=args.only_folds, fusion_rule=args.fusion),
+        **({"signals": args.signals.split(",")} if args.signals else {}),
+        **({"before_signals": [s for s in args.before.split(",") if s] or None}
+           if args.before is not None else {}),
+    )  # fmt: skip
+    out = benchmark(config)
+    from difffake_core.benchmark_report import group_frame, headline_table
+
+    summary = out["summary"]
+    print_table(headline_table(summary).to_dict("records"), "benchmark: pooled over folds")
+    dets = summary["detectors"]
+    print_table(group_frame(summary["by_method"], "method", dets).to_dict("records"), "by method")
+    print(f"report: {out['report']}  (wall time {time.monotonic() - start:.0f} s)")
+    return 0
+
+
+def _add_benchmark(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "benchmark", parents=[common_parser()],
+        help="leave-source-out benchmark on labelled corpora (folds of real sources)",
+    )  # fmt: skip
+    p.add_argument(
+        "--corpus", action="append", required=True,
+        help="a labelled corpus root (repeat); reals are grouped by the manifest's source "
+        "column, a corpus without one is one source",
+    )  # fmt: skip
+    p.add_argument("--name", help="dataset prefix of the combined corpus (default benchmark)")
+    p.add_argument("--folds", type=int, help="folds of real sources (default 3)")
+    p.add_argument("--only-folds", type=int, nargs="+", help="run only these folds (trials)")
+    p.add_argument("--preset", help="extractor training preset (default cpu-small)")
+    p.add_argument(
+        "--train-overrides", action="append", metavar="KEY=VALUE",
+        help="training preset override, e.g. steps_per_epoch=30 (repeat)",
+    )  # fmt: skip
+    p.add_argument("--signals", help="comma-separated signals of the fused detector")
+    p.add_argument("--fusion", help="fusion rule: sidak_max (default), top2_mean, mean")
+    p.add_argument("--before", help="signals of the 'before' detector (default pairs; '' skips)")
+    p.add_argument("--target-fpr", type=float)
+    p.add_argument("--n-boot", type=int, help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--runtime", help="embedding runtime (default auto)")
+    p.add_argument("--out", default="benchmark", help="folder for report.md, metrics.json, PNGs")
+    p.set_defaults(fn=cmd_benchmark)
+
+
 # Sub-commands beyond ingest and catalog.
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_train,
@@ -390,6 +466,7 @@ EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_score,
     _add_evaluate,
     _add_pseudo,
+    _add_benchmark,
 ]
 
 

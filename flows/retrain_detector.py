@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import pandas as pd
 from prefect import flow
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from data_catalog import Catalog
 from data_catalog.catalog import default_root
@@ -37,14 +38,9 @@ SignalName = Literal["pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics",
 RETRAIN_SIGNALS = ("pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics", "frame")
 
 
-class RetrainConfig(CorpusSource):
-    """One config for the whole re-training job."""
+class DetectorSettings(BaseModel):
+    """How a detector is made from ingested real videos (extractor, signals, calibration)."""
 
-    root: str = Field(description="Real-footage corpus (fakes in it are used only for figures)")
-    ingest: IngestParams = Field(
-        default_factory=lambda: IngestParams(neighbour_offsets=(1,)),
-        description="Face stage settings; neighbour frames feed adjacent_pairs",
-    )
     preset: PresetName = Field(DEFAULT_PRESET, description="Extractor training preset")
     train_overrides: dict[str, Any] = Field(default_factory=dict)
     pairs: PairSettings = Field(default_factory=PairSettings)
@@ -77,6 +73,21 @@ class RetrainConfig(CorpusSource):
     seed: int = 0
 
 
+def default_ingest() -> IngestParams:
+    """Face stage settings of a detector: neighbour frames feed adjacent_pairs."""
+    return IngestParams(neighbour_offsets=(1,))
+
+
+class RetrainConfig(CorpusSource, DetectorSettings):
+    """One config for the whole re-training job."""
+
+    root: str = Field(description="Real-footage corpus (fakes in it are used only for figures)")
+    ingest: IngestParams = Field(
+        default_factory=default_ingest,
+        description="Face stage settings; neighbour frames feed adjacent_pairs",
+    )
+
+
 @flow(name="retrain-detector", log_prints=True)
 def retrain_detector(config: RetrainConfig) -> dict[str, Any]:
     catalog_root = config.catalog or default_root()
@@ -87,13 +98,34 @@ def retrain_detector(config: RetrainConfig) -> dict[str, Any]:
     catalog = Catalog(catalog_root)
     videos = video_table(catalog, corpus, ingest["versions"]["videos"])
     fit_ids, calibrate_ids = split_real_videos(videos, config.calibration_fraction, config.seed)
-    crops_version = ingest["versions"]["face_crops"]
+    out = fit_on_videos(catalog_root, corpus, videos, ingest["versions"]["face_crops"], fit_ids,
+                        calibrate_ids, config, config.ingest)  # fmt: skip
+    return {**out, "versions": {**ingest["versions"], **out["versions"]}}
+
+
+def fit_on_videos(
+    catalog_root: str,
+    corpus: str,
+    videos: pd.DataFrame,
+    crops_version: str,
+    fit_ids: list[str],
+    calibrate_ids: list[str],
+    settings: DetectorSettings,
+    ingest: IngestParams,
+) -> dict[str, Any]:
+    """Extractor -> embeddings -> pairs -> detector of an ingested corpus, learning only from
+    the real videos ``fit_ids`` (extractor and signals) and ``calibrate_ids`` (fusion).
+
+    Every stage is a catalog dataset keyed by its inputs and settings, so a repeat call (or
+    one that differs only in the detector's settings) reuses what is already built.
+    ``ingest``: the face settings the corpus was ingested with (recorded for scoring).
+    """
     extractor = train_extractor_task(
-        catalog_root, corpus, crops_version, fit_ids, config.preset, config.train_overrides
+        catalog_root, corpus, crops_version, fit_ids, settings.preset, settings.train_overrides
     )
     emb_version = embed_faces(catalog_root, corpus, crops_version, extractor["version"],
-                              config.runtime)  # fmt: skip
-    pairs_version = make_embedding_pairs(catalog_root, corpus, emb_version, config.pairs)
+                              settings.runtime)  # fmt: skip
+    pairs_version = make_embedding_pairs(catalog_root, corpus, emb_version, settings.pairs)
     versions = {
         "extractor": extractor["version"],
         "embeddings": emb_version,
@@ -104,17 +136,17 @@ def retrain_detector(config: RetrainConfig) -> dict[str, Any]:
     card = {
         # Content hashes of every real video the detector learned from (extractor, anomaly
         # model, threshold), so an evaluation can tell seen from unseen footage.
-        "seen_content_sha256": sorted(sha.loc[fit_ids + calibrate_ids].dropna()),
-        "ingest": config.ingest.as_dict(),
-        "preset": config.preset,
+        "seen_content_sha256": sorted(sha.loc[list(fit_ids) + list(calibrate_ids)].dropna()),
+        "ingest": ingest.as_dict(),
+        "preset": settings.preset,
         "extractor_val_auc": extractor.get("val_auc"),
-        "seed": config.seed,
+        "seed": settings.seed,
     }
     detector = fit_detector(
-        catalog_root, corpus, versions, fit_ids, calibrate_ids, config.pairs,
-        config.anomaly_model, config.anomaly_params, config.baseline_model, config.target_fpr,
-        card, list(config.signals), config.signal_overrides, config.fusion_rule.value,
-        config.min_calibration,
+        catalog_root, corpus, versions, fit_ids, calibrate_ids, settings.pairs,
+        settings.anomaly_model, settings.anomaly_params, settings.baseline_model,
+        settings.target_fpr, card, list(settings.signals), settings.signal_overrides,
+        settings.fusion_rule.value, settings.min_calibration,
     )  # fmt: skip
     return {
         "corpus": corpus,
@@ -123,5 +155,5 @@ def retrain_detector(config: RetrainConfig) -> dict[str, Any]:
         "fit_videos": len(fit_ids),
         "calibration_videos": len(calibrate_ids),
         **{k: v for k, v in detector.items() if k != "version"},
-        "versions": {**ingest["versions"], **versions, "detector": detector["version"]},
+        "versions": {**versions, "detector": detector["version"]},
     }
