@@ -30,7 +30,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data_catalog import integrity
+from data_catalog import groups, integrity
 from data_catalog.errors import (
     CorruptDatasetError,
     DatasetError,
@@ -73,6 +73,8 @@ class Manifest:
     metadata: dict[str, Any] = field(default_factory=dict)
     # {relpath: {"sha256", "size"}} of each file; empty in manifests older than checksums.
     checksums: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Id of the PublishGroup this version was published with: visible once the group is.
+    group: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True, default=str)
@@ -93,6 +95,11 @@ class Catalog:
             self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
         )
         self.fs.makedirs(self.root, exist_ok=True)
+        self._seen: set[str] = set()
+        self.cleaned: list[groups.Leftover] = []  # stale staging removed when opened
+        if self.local and self.root not in _CLEANED_ROOTS:
+            _CLEANED_ROOTS.add(self.root)
+            self.cleaned = [x for x in groups.leftovers(self, remove=True) if x.removed]
 
     # -- paths ----------------------------------------------------------------------------
     def _path(self, *parts: str) -> str:
@@ -121,8 +128,23 @@ class Catalog:
             base = posixpath.basename(entry.rstrip("/"))
             if base.startswith(".") or not self.fs.exists(posixpath.join(entry, MANIFEST)):
                 continue
-            found.append(base)
+            if self._visible(entry):
+                found.append(base)
         return sorted(found)
+
+    def _visible(self, folder: str) -> bool:
+        """A version is visible unless it belongs to a group whose record is missing."""
+        if folder in self._seen:
+            return True
+        try:
+            with self.fs.open(posixpath.join(folder, MANIFEST), "r") as f:
+                group = json.loads(f.read()).get("group")
+        except (OSError, ValueError, AttributeError):
+            group = None  # an unreadable manifest is listed, and reported when read
+        if group and not groups.group_committed(self, group):
+            return False
+        self._seen.add(folder)  # published versions never become invisible again
+        return True
 
     def resolve(self, name: str, version: str | None = "latest") -> str:
         versions = self.versions(name)
@@ -289,8 +311,32 @@ class Catalog:
             w.write(table)
         return w.manifest
 
+    def publish_together(self) -> groups.PublishGroup:
+        """A group of new versions that become visible together or not at all (see
+        :class:`~data_catalog.groups.PublishGroup`)."""
+        return groups.PublishGroup(self)
+
+    def leftovers(self) -> list[groups.Leftover]:
+        """Staging folders and unfinished groups still in the catalog (none removed)."""
+        return groups.leftovers(self)
+
+    def write_atomic(self, path: str, text: str) -> None:
+        """Write a small file so readers see all of it or nothing."""
+        self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        if self.local:
+            tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+            with open(tmp, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        else:  # object stores: a single put is atomic
+            with self.fs.open(path, "w") as f:
+                f.write(text)
+
     def work_area(self, stage: str, key: str) -> WorkArea:
         return WorkArea(self, stage, key)
+
+
+_CLEANED_ROOTS: set[str] = set()  # local roots whose stale staging this process removed
 
 
 def _new_version(fp: str) -> str:
@@ -301,15 +347,19 @@ def _new_version(fp: str) -> str:
 class DatasetWriter:
     """Collects parts in a staging folder and publishes them atomically."""
 
-    def __init__(self, catalog, name, parents, parameters, fp, metadata) -> None:
+    def __init__(self, catalog, name, parents, parameters, fp, metadata, group=None) -> None:
         self.catalog, self.name = catalog, name
         self.parents, self.parameters = dict(parents), dict(parameters)
         self.schema = schema_for(name)
         self.kind = "table" if self.schema is not None else "artifact"
         self.fp = fp or fingerprint(name, parents, parameters)
         self.metadata = dict(metadata or {})
-        self.staging = catalog._path(name, f".staging-{uuid.uuid4().hex}")
+        self.group = group
+        self.staging = catalog._path(name, f"{groups.STAGING_PREFIX}{uuid.uuid4().hex}")
+        self.final: str | None = None
         catalog.fs.makedirs(self.staging, exist_ok=True)
+        with catalog.fs.open(posixpath.join(self.staging, groups.OWNER), "w") as f:
+            f.write(json.dumps(groups.owner_record()))
         self.files: list[str] = []
         self.rows = 0
         self.manifest: Manifest | None = None
@@ -347,6 +397,14 @@ class DatasetWriter:
             self.catalog.fs.rm(self.staging, recursive=True)
 
     def commit(self) -> Manifest:
+        """Publish this version now (a single atomic rename on local catalogs)."""
+        self.seal()
+        self.publish()
+        return self.manifest
+
+    def seal(self) -> Manifest:
+        """Checksum the staged files and build the manifest (the version is known from now
+        on); on local catalogs the manifest is written into the staging folder."""
         fs = self.catalog.fs
         version = _new_version(self.fp)
         checksums = integrity.record(fs, self.staging, self.files)
@@ -368,19 +426,28 @@ class DatasetWriter:
             fingerprint=self.fp,
             metadata=self.metadata,
             checksums=checksums,
+            group=self.group,
         )
-        final = self.catalog._path(self.name, version)
+        self.final = self.catalog._path(self.name, version)
         if self.catalog.local:
-            # Manifest inside staging, then one atomic rename publishes the whole version.
             with open(posixpath.join(self.staging, MANIFEST), "w") as f:
                 f.write(self.manifest.to_json())
-            os.rename(self.staging, final)
+        return self.manifest
+
+    def publish(self) -> None:
+        """Move the sealed version into place. Alone, it is visible at once; a group member
+        becomes visible with its group's record."""
+        fs = self.catalog.fs
+        if self.group is None:  # the owner record only matters while unpublished
+            fs.rm(posixpath.join(self.staging, groups.OWNER))
+        if self.catalog.local:
+            # Manifest inside staging, then one atomic rename publishes the whole version.
+            os.rename(self.staging, self.final)
         else:
             # Object stores have no atomic rename: copy, then write the manifest last.
-            fs.mv(self.staging, final, recursive=True)
-            with fs.open(posixpath.join(final, MANIFEST), "w") as f:
+            fs.mv(self.staging, self.final, recursive=True)
+            with fs.open(posixpath.join(self.final, MANIFEST), "w") as f:
                 f.write(self.manifest.to_json())
-        return self.manifest
 
 
 class WorkArea:

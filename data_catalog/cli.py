@@ -198,7 +198,8 @@ def cmd_preview(cat: Catalog, args: argparse.Namespace) -> int:
 
 def cmd_verify(cat: Catalog, args: argparse.Namespace) -> int:
     """Check sha256 and size of every file of NAME@VERSION, of every version of NAME, or of
-    the whole catalog; exit 1 when a version is corrupt."""
+    the whole catalog (then also list staging folders and unfinished groups); exit 1 when a
+    version is corrupt."""
     if args.ref:
         name, version = _split_ref(args.ref)
         resolved = cat.resolve(name, version)  # a clear error for an unknown name or version
@@ -208,6 +209,9 @@ def cmd_verify(cat: Catalog, args: argparse.Namespace) -> int:
     results = [cat.verify(name, version) for name, version in refs]
     for r in results:
         print(r.line())
+    if not args.ref:  # staging left by writers: removed when stale, else still in progress
+        for item in cat.cleaned + cat.leftovers():
+            print(item.line())
     counts = {s: sum(r.state == s for r in results) for s in ("ok", "unverified", "corrupt")}
     print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" ({len(results)} versions)")
     return 1 if counts["corrupt"] else 0

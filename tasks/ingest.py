@@ -184,7 +184,8 @@ def publish_ingest(
     if all(existing.values()):
         return {k: m.version for k, m in existing.items()}
     parameters = {"adapter": adapter, "root": root, "ingest": params.as_dict(), "work_key": key}
-    with catalog.writer(names["videos"], parameters=parameters, fingerprint_=fp) as vw:
+    group = catalog.publish_together()  # videos and face_crops: visible together or not at all
+    with group.writer(names["videos"], parameters=parameters, fingerprint_=fp) as vw:
         rows = []
         for e in entries:
             s = by_id[e["video_id"]]
@@ -196,7 +197,7 @@ def publish_ingest(
             vw.write(pa.concat_tables(rows))
     videos_version = vw.manifest.version
     parents = {names["videos"]: videos_version}
-    with catalog.writer(
+    with group.writer(
         names["face_crops"], parents=parents, parameters=parameters, fingerprint_=fp
     ) as cw:
         pending: list[pa.Table] = []
@@ -209,6 +210,7 @@ def publish_ingest(
                 pending = []
         if pending:
             cw.write(pa.concat_tables(pending))
+    group.commit()
     return {"videos": videos_version, "face_crops": cw.manifest.version}
 
 

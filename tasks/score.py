@@ -202,15 +202,17 @@ def publish_scores(
     found_pairs = catalog.find(f"{archive}.pair_scores", fp)
     if found is not None and found_pairs is not None:
         scores_version, pairs_version = found.version, found_pairs.version
-    else:  # (a crash between the two publications leaves scores without pairs: redo both)
-        with catalog.writer(f"{archive}.scores", parents=parents, fingerprint_=fp,
+    else:  # scores and pair_scores become visible together or not at all
+        group = catalog.publish_together()
+        with group.writer(f"{archive}.scores", parents=parents, fingerprint_=fp,
                             parameters={"detector": detector_version}) as w:  # fmt: skip
             w.write(scores)
         scores_version = w.manifest.version
-        with catalog.writer(f"{archive}.pair_scores", parents={f"{archive}.scores": scores_version},
+        with group.writer(f"{archive}.pair_scores", parents={f"{archive}.scores": scores_version},
                             fingerprint_=fp) as w2:  # fmt: skip
             w2.write(pairs)
         pairs_version = w2.manifest.version
+        group.commit()
     out = {"scores": scores_version, "pair_scores": pairs_version}
     if out_dir:
         import pyarrow.parquet as pq
