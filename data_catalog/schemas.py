@@ -117,6 +117,7 @@ SCORES = pa.schema(
         ("detector_version", pa.string()),
         ("status", pa.string()),
         ("error", pa.string()),
+        ("evidence_path", pa.string()),  # absolute path of the evidence sheet PNG, or null
     ]
 )
 

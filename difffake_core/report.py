@@ -105,12 +105,19 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _relative(target: str | Path, folder: Path) -> str:
+    """``target`` as a link from ``folder`` (POSIX separators, spaces escaped)."""
+    rel = Path(os.path.relpath(Path(target).resolve(), folder.resolve())).as_posix()
+    return rel.replace(" ", "%20")
+
+
 def write_markdown_report(
     path: str | Path,
     metrics: Mapping[str, Any],
     breakdown: pd.DataFrame | None = None,
     images: Mapping[str, str | Path] | None = None,
     title: str = "DiffFake evaluation",
+    evidence: pd.DataFrame | None = None,
 ) -> Path:
     """Write a markdown report: metrics table, optional breakdown table and images.
 
@@ -119,6 +126,9 @@ def write_markdown_report(
             shown as text below the table.
         breakdown: e.g. :func:`difffake_core.metrics.breakdown_by_method` output.
         images: caption -> PNG path; linked relative to the report's folder.
+        evidence: one row per video with an evidence sheet, column ``evidence_path`` (the
+            PNG) plus any columns to show (e.g. ``video_id, label, fake_score, verdict``);
+            listed as a table whose last column links each sheet.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +142,10 @@ def write_markdown_report(
     if images:
         parts += ["", "## Figures"]
         for caption, image in images.items():
-            rel = Path(os.path.relpath(Path(image).resolve(), path.parent.resolve())).as_posix()
-            parts += ["", f"![{caption}]({rel})"]
+            parts += ["", f"![{caption}]({_relative(image, path.parent)})"]
+    if evidence is not None and len(evidence):
+        links = [f"[sheet]({_relative(p, path.parent)})" for p in evidence["evidence_path"]]
+        shown = evidence.drop(columns=["evidence_path"]).assign(sheet=links)
+        parts += ["", "## Evidence sheets", "", markdown_table(shown)]
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
     return path

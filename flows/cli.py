@@ -275,6 +275,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         runtime=args.runtime,
         face_model=args.face_model,
         limit=args.limit,
+        **given(evidence=args.evidence),
     )
     total = len(list_media(args.path, args.adapter))
     with progress_bar(f"score {config.archive_name()}", min(total, args.limit or total)):
@@ -290,6 +291,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     print_table(rows[: args.show], f"score-media-archive: {out['archive']} ({out['detector']})")
     print_table(score_summary(out["results"]), "summary")
     print(f"results: {args.out}/scores.parquet, scores.csv, pair_scores.parquet")
+    sheets = sum(bool(r.get("evidence_path")) for r in out["results"])
+    if sheets:
+        print(f"evidence sheets: {sheets} in {args.out}/evidence/ (column evidence_path)")
     return 0
 
 
@@ -304,7 +308,15 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runtime", default="auto", help="auto, onnx, torch, cuda, tensorrt")
     p.add_argument("--limit", type=int)
     p.add_argument("--show", type=int, default=50, help="rows of the results table to print")
+    _add_evidence_option(p)
     p.set_defaults(fn=cmd_score)
+
+
+def _add_evidence_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--evidence", choices=["flagged", "all", "none"],
+        help="evidence sheets (PNG) into OUT/evidence/: flagged videos (default), all, none",
+    )  # fmt: skip
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -315,6 +327,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     config = EvaluateConfig(
         source=args.path, adapter=args.adapter, detector=args.detector, archive=args.archive,
         catalog=args.catalog, out_dir=args.out, runtime=args.runtime, face_model=args.face_model,
+        **given(evidence=args.evidence),
     )  # fmt: skip
     with progress_bar("score", len(list_media(args.path, args.adapter))):
         out = evaluate_detector(config)
@@ -338,7 +351,34 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--archive")
     p.add_argument("--out", default="evaluation")
     p.add_argument("--runtime", default="auto")
+    _add_evidence_option(p)
     p.set_defaults(fn=cmd_evaluate)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from data_catalog.catalog import default_root
+    from tasks.evidence import explain_video, verdict_line
+
+    row = explain_video(args.video, args.detector, args.catalog or default_root(), args.out,
+                        args.runtime, args.face_model)  # fmt: skip
+    print(verdict_line(row))
+    if not row.get("evidence_path"):
+        print("no evidence sheet: the video could not be scored", file=sys.stderr)
+        return 1
+    print(f"evidence: {row['evidence_path']}")
+    return 0
+
+
+def _add_explain(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "explain", parents=[common_parser(adapter=False)],
+        help="score one video and write its evidence sheet (PNG)",
+    )  # fmt: skip
+    p.add_argument("video", help="a video file")
+    p.add_argument("--detector", help="NAME[@VERSION] or a detector folder (default: newest)")
+    p.add_argument("--out", default="evidence", help="folder for the sheet (default ./evidence)")
+    p.add_argument("--runtime", default="auto", help="auto, onnx, torch, cuda, tensorrt")
+    p.set_defaults(fn=cmd_explain)
 
 
 def cmd_pseudo_preview(args: argparse.Namespace) -> int:
@@ -465,6 +505,7 @@ EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_retrain,
     _add_score,
     _add_evaluate,
+    _add_explain,
     _add_pseudo,
     _add_benchmark,
 ]

@@ -18,6 +18,7 @@ from data_catalog import Catalog
 from data_catalog.catalog import default_root
 from flows.choices import DEFAULT_ADAPTER, DEFAULT_RUNTIME, AdapterName, RuntimeName
 from flows.config import JobOptions
+from tasks.evidence import EvidenceMode, wants_sheet, write_evidence
 from tasks.resources import close_all
 from tasks.score import list_media, publish_scores, resolve_detector, score_video
 
@@ -32,6 +33,9 @@ class ScoreConfig(JobOptions):
     archive: str | None = Field(None, description="Dataset prefix for the results")
     out_dir: str | None = Field(None, description="Also write scores.parquet/.csv here")
     runtime: RuntimeName = Field(DEFAULT_RUNTIME, description="Embedding runtime")
+    evidence: EvidenceMode = Field(
+        "flagged", description="Evidence sheets into out_dir/evidence: flagged, all or none"
+    )
     workers: int = Field(2, ge=1)
     limit: int | None = None
 
@@ -56,12 +60,21 @@ def score_media_archive(config: ScoreConfig) -> dict[str, Any]:
         unmapped(catalog_root),
         unmapped(config.runtime),
         unmapped(config.face_model),
+        unmapped(config.evidence),
     )
     try:
         wait(futures)
     finally:
         close_all()  # MediaPipe graphs must close before the interpreter shuts down
     results = [f.result() for f in futures]
+    wanted = [r for r in results if config.out_dir and wants_sheet(r, config.evidence)]
+    if wanted:
+        sheet_dir = os.path.join(config.out_dir, "evidence")
+        sheets = write_evidence.map(wanted, unmapped(folder), unmapped(f"{name}@{version}"),
+                                    unmapped(catalog_root), unmapped(sheet_dir),
+                                    unmapped(config.evidence))  # fmt: skip
+        for row, sheet in zip(wanted, sheets, strict=True):
+            row["evidence_path"] = sheet.result()
     versions = publish_scores(
         config.archive_name(), results, name, version, catalog_root, config.out_dir
     )

@@ -46,9 +46,23 @@ def evaluate_scores(
     }
     table = ev.breakdown[[c for c in REPORT_COLUMNS if c in ev.breakdown]]
     write_markdown_report(out / "report.md", ev.result["summary"], table, images,
-                          title=f"DiffFake evaluation: {archive}")  # fmt: skip
+                          title=f"DiffFake evaluation: {archive}",
+                          evidence=evidence_rows(scores))  # fmt: skip
     (out / "metrics.json").write_text(json.dumps(clean_json(ev.result), indent=2, default=str))
     return clean_json({**ev.result, "report": str(out / "report.md")})
+
+
+EVIDENCE_COLUMNS = ["video_id", "label", "method", "fake_score", "verdict", "driving_signal",
+                    "evidence_path"]  # fmt: skip
+
+
+def evidence_rows(scores: Any) -> Any:
+    """The scored videos with an evidence sheet, most suspicious first (None when none)."""
+    if "evidence_path" not in scores:
+        return None
+    rows = scores[scores["evidence_path"].notna()]
+    cols = [c for c in EVIDENCE_COLUMNS if c in rows]
+    return rows.sort_values("fake_score", ascending=False, kind="stable")[cols]
 
 
 def summary_rows(result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from difffake_core.signals import build_faceset, head_logits
 from difffake_core.status import Status, listing_error
 from difffake_core.video import file_sha256
 from tasks.embed import extractor_head
+from tasks.evidence import EVIDENCE_CROPS, evidence_crops_table, keeps_crops
 from tasks.progress import emit
 from tasks.resources import face_analyzer
 from tasks.runtime import embedder
@@ -98,10 +99,12 @@ def score_video(
     catalog_root: str,
     runtime: str = "auto",
     face_model: str | None = None,
+    evidence: str = "flagged",
 ) -> dict[str, Any]:
     """Score one video; results go to the work area keyed by detector version and content.
 
-    Never raises for bad media: the result row carries the status and error.
+    Never raises for bad media: the result row carries the status and error. The crops of
+    the top pairs are kept for evidence sheets (flagged videos, or all with ``"all"``).
     """
     work = Catalog(catalog_root).work_area(
         "score", fingerprint(STAGE_VERSION, detector_version)[:16]
@@ -117,7 +120,8 @@ def score_video(
         row = _result_row(entry, None, detector_version, status=Status.UNREADABLE, error=str(exc))
         emit("video_done", **row, skipped=False)
         return {**row, "skipped": False}
-    if work.has(sha, ("pair_scores", "scores")):
+    done = ("pair_scores", "scores") + (("evidence_crops",) if evidence == "all" else ())
+    if work.has(sha, done):
         row = work.get(sha, "scores").to_pylist()[0]
         row.update({k: entry.get(k) for k in ("video_id", "path", "label", "method")})
         emit("video_done", **row, skipped=True)
@@ -127,6 +131,7 @@ def score_video(
     analyzer = face_analyzer(face_model, **params.analyzer_kwargs())
     vf = process_video(entry["path"], params, analyzer, encode=False)  # crops stay pixels
     pair_rows = pa.Table.from_pylist([], schema=PAIR_SCORES)
+    tables: dict[str, pa.Table] = {}
     if vf.status != Status.OK:
         row = _result_row(entry, sha, detector_version, status=vf.status, error=vf.error)
     else:
@@ -168,7 +173,12 @@ def score_video(
             pt = pt.assign(signal="pairs")
         pair_rows = pa.Table.from_pandas(pt[PAIR_SCORES.names], schema=PAIR_SCORES,
                                          preserve_index=False)  # fmt: skip
-    work.put(sha, {"pair_scores": pair_rows, "scores": pa.Table.from_pylist([row], schema=SCORES)})
+        if keeps_crops(evidence, row["verdict"]):
+            tables["evidence_crops"] = evidence_crops_table(result.pair_table, faces)
+    if evidence == "all":  # unscored videos too, so a rerun knows there is nothing to keep
+        tables.setdefault("evidence_crops", EVIDENCE_CROPS.empty_table())
+    tables.update(pair_scores=pair_rows, scores=pa.Table.from_pylist([row], schema=SCORES))
+    work.put(sha, tables)  # "scores" last: it marks the item done
     emit("video_done", **row, skipped=False)
     return {**row, "skipped": False}
 
@@ -196,7 +206,8 @@ def publish_scores(
             pair_tables.append(t.set_column(0, "video_id", vid))
     pairs = pa.concat_tables(pair_tables) if pair_tables else PAIR_SCORES.empty_table()
     content = sorted((r["video_id"], r.get("content_sha256")) for r in results)
-    fp = fingerprint(STAGE_VERSION, detector_version, content)
+    sheets = sorted((r["video_id"], r["evidence_path"]) for r in results if r.get("evidence_path"))
+    fp = fingerprint(STAGE_VERSION, detector_version, content, *([sheets] if sheets else []))
     parents = {} if detector_name == "file" else {detector_name: detector_version}
     found = catalog.find(f"{archive}.scores", fp)
     found_pairs = catalog.find(f"{archive}.pair_scores", fp)

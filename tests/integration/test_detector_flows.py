@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from data_catalog import Catalog
+from data_catalog import Catalog, fingerprint
 from difffake_core.detector import PairSettings
 from difffake_core.ingest import IngestParams
 
@@ -111,7 +112,13 @@ def test_score_archive_statuses_and_resume(trained, demo_corpus, media, tmp_path
         assert r["driving_signal"] == out["signals"][int(np.nanargmax(
             [np.nan if p is None else p for p in pcts]))]  # fmt: skip
     csv = (tmp_path / "results" / "scores.csv").read_text()
-    assert "faceless" in csv and "corrupt" in csv
+    assert "faceless" in csv and "corrupt" in csv and "evidence_path" in csv.splitlines()[0]
+    for r in first["results"]:  # sheets for the flagged videos only (the default)
+        if r["verdict"] == "fake":
+            assert Path(r["evidence_path"]).parent == tmp_path / "results" / "evidence"
+            assert Path(r["evidence_path"]).is_file()
+        else:
+            assert r.get("evidence_path") is None
     second = score_media_archive(config)
     assert all(r["skipped"] for r in second["results"] if r["status"] != "unreadable")
     assert [r["fake_score"] for r in second["results"]] == [
@@ -129,6 +136,7 @@ def test_evaluate_writes_metrics_plots_and_report(trained, demo_corpus, tmp_path
             catalog=catalog_root,
             detector=out["detector"],
             out_dir=str(tmp_path / "eval"),
+            evidence="all",
         )  # fmt: skip
     )
     m = json.loads((tmp_path / "eval" / "metrics.json").read_text())
@@ -141,6 +149,48 @@ def test_evaluate_writes_metrics_plots_and_report(trained, demo_corpus, tmp_path
     report = (tmp_path / "eval" / "report.md").read_text()
     assert f"{m['difffake']['roc_auc']:.4f}" in report
     assert result["by_method"][0]["subset"] == "all"
+    sheets = sorted((tmp_path / "eval" / "evidence").glob("*.png"))
+    assert len(sheets) == 8  # evidence="all": every scored video
+    assert "## Evidence sheets" in report and report.count("](evidence/") == 8
+
+
+def test_explain_writes_the_evidence_sheet_of_a_real_clip(trained, shared_dev, tmp_path,
+                                                          capsys, monkeypatch):  # fmt: skip
+    from difffake_core.evidence import crop_keys, sheet_layout, top_pairs
+    from difffake_core.video import file_sha256
+    from flows.cli import main
+    from tasks.evidence import N_PER_SIGNAL, build_evidence
+    from tasks.score import STAGE_VERSION, load_detector, resolve_detector
+
+    _, out, catalog_root = trained
+    monkeypatch.setenv("DIFFFAKE_CATALOG", catalog_root)  # main() sets it; restored after
+    clip = sorted((shared_dev / "fake").glob("*.mp4"))[0]
+    argv = ["explain", str(clip), "--catalog", catalog_root, "--detector", out["detector"],
+            "--out", str(tmp_path / "ev")]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith(f"{clip.stem}: ") and "fake_score" in printed[0]
+    sheet = Path(printed[-1].removeprefix("evidence: "))
+    assert sheet.parent == tmp_path / "ev" and sheet.is_file()
+    # the sheet shows the lowest-log-likelihood pairs, with their crops kept
+    _, version, folder = resolve_detector(Catalog(catalog_root), out["detector"])
+    work = Catalog(catalog_root).work_area("score", fingerprint(STAGE_VERSION, version)[:16])
+    sha = file_sha256(str(clip))
+    units = work.get(sha, "pair_scores").to_pandas()
+    top = top_pairs(units, N_PER_SIGNAL)
+    assert len(top) and set(top["signal"]) <= {"pairs", "adjacent_pairs"}
+    for name, part in top.groupby("signal"):
+        lowest = np.sort(units.loc[units["signal"] == name, "loglik"].to_numpy())
+        np.testing.assert_array_equal(part["loglik"].to_numpy(), lowest[: len(part)])
+    kept = work.get(sha, "evidence_crops").to_pylist()
+    assert {(r["track_id"], r["frame_index"]) for r in kept} == set(crop_keys(top))
+    row = work.get(sha, "scores").to_pylist()[0]
+    crops = {(0, 0): np.zeros((4, 4, 3), np.uint8)}
+    layout = sheet_layout(build_evidence(row, units, crops, load_detector(folder), ""))
+    assert layout.panels[0] == "header" and layout.panels[-1] == "signals"
+    assert "pairs:pairs" in layout.panels and "timeline:pairs" in layout.panels
+    head = sheet.read_bytes()[:24]
+    assert struct.unpack(">II", head[16:24]) == layout.size_px
 
 
 @pytest.mark.slow
