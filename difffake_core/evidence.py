@@ -13,8 +13,9 @@ One PNG, top to bottom:
     the middle of the pair with a thin line across the two frames it joins, each track's
     mean as a dashed line, the top pairs ringed and numbered. Grey reference lines come
     from the calibration reals of the detector: a signal's raw video score is minus the
-    mean log-likelihood of its worst track, so ``-median`` and ``-quantile(1 - fpr)`` of the
-    calibration raw scores are the track means that a typical and a borderline real reach.
+    mean log-likelihood of its worst track, so the raw scores at percentile 0.5 and
+    ``1 - target_fpr`` (the bars' scale), negated, are the track means of a typical and a
+    borderline real.
 ``signals``
     One bar per signal: its percentile among the calibration reals (``pct_<signal>``), the
     fused ``fake_score`` with the threshold, and the details (raw scores, counts).
@@ -151,8 +152,28 @@ def crop_keys(top: pd.DataFrame) -> list[tuple[int, int]]:
     return list(keys)
 
 
+def percentile_level(reference: np.ndarray, q: float) -> float:
+    """The raw score whose fusion percentile (:func:`~difffake_core.signals.fusion.percentile`)
+    among ``reference`` is ``q``: the same scale as the bars, inverted by bisection."""
+    from difffake_core.signals.fusion import percentile
+
+    ref = np.sort(np.asarray(reference, np.float64))
+    span = max(float(np.ptp(ref)), float(np.std(ref)), 1e-6)
+    lo, hi = ref[0] - span, ref[-1] + span
+    while percentile(lo, ref) > q:
+        lo -= 10 * (ref[-1] - lo)
+    while percentile(hi, ref) < q:
+        hi += 10 * (hi - ref[0])
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if percentile(mid, ref) < q else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
 def reference_lines(ev: Evidence, signal: str) -> dict[str, float]:
-    """Track-mean log-likelihood levels that calibration reals reach (see module doc).
+    """Track-mean log-likelihood levels of the calibration reals (see module doc): the
+    levels where the signal's percentile is 0.5 and ``1 - target_fpr``, so a worst track
+    whose mean lies below the second one has a bar beyond the dotted line.
 
     Returns ``label -> log-likelihood``; empty when the detector has no reference.
     """
@@ -167,8 +188,8 @@ def reference_lines(ev: Evidence, signal: str) -> dict[str, float]:
     fpr = ev.target_fpr if ev.target_fpr is not None else 0.05
     q = 1.0 - fpr
     return {
-        f"median calibration real (n={ref.size})": -float(np.median(ref)),
-        f"{q:.0%} of calibration reals above": -float(np.quantile(ref, q)),
+        f"calibration reals (n={ref.size}): median": -percentile_level(ref, 0.5),
+        f"calibration reals: {q:.0%} percentile": -percentile_level(ref, q),
     }
 
 
@@ -284,7 +305,7 @@ def _draw_timeline(
         ax.hlines(mean, g["frame_a"].min(), g["frame_b"].max(), colors=c, linestyles="--",
                   linewidth=1.2, alpha=0.9)  # fmt: skip
     for label, level in reference_lines(ev, signal).items():
-        style = ":" if label.startswith("median") else "-."
+        style = ":" if label.endswith("median") else "-."
         ax.axhline(level, color="#666666", linestyle=style, linewidth=1.1, label=label)
     mine = top[top["signal"] == signal]
     for r in mine.itertuples(index=False):

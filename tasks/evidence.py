@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from data_catalog import Catalog, fingerprint
 from difffake_core.errors import UsageError
 from difffake_core.evidence import Evidence, crop_keys, top_pairs, write_evidence_sheet
-from difffake_core.faces.crop import decode_crop
+from difffake_core.faces.crop import decode_crop, encode_crop
 from difffake_core.status import Status
 
 EvidenceMode = Literal["flagged", "all", "none"]
@@ -47,16 +47,22 @@ def wants_sheet(row: dict[str, Any], mode: str) -> bool:
 
 
 def evidence_crops_table(pair_table: Any, faces: list[Any]) -> pa.Table:
-    """The crops (encoded bytes, as ingested) of the top pairs of ``pair_table``.
+    """The crops (PNG bytes) of the top pairs of ``pair_table``.
 
-    ``faces``: the video's usable face rows (``track_id``, ``frame_index``, ``crop``).
+    ``faces``: the video's usable face rows (``track_id``, ``frame_index`` and the crop as
+    encoded ``crop`` bytes or ``image`` pixels); only the few crops of the top pairs are
+    encoded (at most ``4 * N_PER_SIGNAL``).
     """
     keys = set(crop_keys(top_pairs(pair_table, N_PER_SIGNAL)))
     seen: dict[tuple[int, int], bytes] = {}
     for r in faces:
         key = (int(r.track_id), int(r.frame_index))
-        if key in keys and key not in seen and r.crop:
+        if key not in keys or key in seen:
+            continue
+        if getattr(r, "crop", b""):
             seen[key] = bytes(r.crop)
+        elif getattr(r, "image", None) is not None:
+            seen[key] = encode_crop(np.asarray(r.image, np.uint8), "png")
     return pa.table(
         {"track_id": [k[0] for k in seen], "frame_index": [k[1] for k in seen],
          "crop": list(seen.values())}, schema=EVIDENCE_CROPS,
