@@ -55,6 +55,7 @@ class Evidence:
         percentiles: ``signal -> pct`` in the detector's signal order (NaN = not scored);
             empty for a legacy detector.
         raw: ``signal -> raw video score`` (higher = more suspicious).
+        fusion_rule: how the percentiles combined (:class:`~difffake_core.signals.FusionRule`).
         reference: ``signal -> (n,)`` raw video scores of the calibration reals.
         threshold: the verdict threshold on ``fake_score``.
         legacy: a pair-only detector, where ``fake_score`` is minus the worst track's mean
@@ -74,6 +75,7 @@ class Evidence:
     target_fpr: float | None = None
     driving_signal: str | None = None
     legacy: bool = False
+    fusion_rule: str | None = None
     detector: str = ""
     path: str = ""
     frames_used: int | None = None
@@ -189,7 +191,7 @@ def reference_lines(ev: Evidence, signal: str) -> dict[str, float]:
     q = 1.0 - fpr
     return {
         f"calibration reals (n={ref.size}): median": -percentile_level(ref, 0.5),
-        f"calibration reals: {q:.0%} percentile": -percentile_level(ref, q),
+        f"calibration reals: percentile {q:.2f}": -percentile_level(ref, q),
     }
 
 
@@ -326,7 +328,7 @@ def _draw_timeline(
 def _draw_signals(fig: Any, cell: Any, ev: Evidence, names: list[str]) -> None:
     grid = cell.subgridspec(1, 3, width_ratios=[0.55, 3, 2], wspace=0.05)  # 0: tick labels
     ax = fig.add_subplot(grid[0, 1])
-    fused = "fake_score (fused)"
+    fused = f"fake_score ({ev.fusion_rule or 'fused'})"
     if ev.threshold is not None and np.isfinite(ev.threshold):
         fused += f"\nthreshold {ev.threshold:.3f}"
     labels = [*names, fused]
@@ -360,6 +362,10 @@ def _draw_signals(fig: Any, cell: Any, ev: Evidence, names: list[str]) -> None:
     lines = [f"status: {ev.status}", f"frames used: {_fmt(ev.frames_used)}   pairs used: "
              f"{_fmt(ev.pairs_used)}   tracks: {_fmt(ev.tracks)}", "", "raw scores (higher = faker):"]  # fmt: skip
     lines += [f"  {n:<18} {_fmt(v)}" for n, v in ev.raw.items()]
+    rules = {"sidak_max": "max(p) ** K, K = signals scored", "top2_mean": "mean of the top 2 p",
+             "mean": "mean of p"}  # fmt: skip
+    if ev.fusion_rule in rules:
+        lines += ["", f"fake_score = {rules[ev.fusion_rule]}"]
     info.text(0.02, 0.98, "\n".join(lines), va="top", family="monospace", fontsize=9,
               transform=info.transAxes)  # fmt: skip
 
@@ -374,7 +380,7 @@ def write_evidence_sheet(path: str | Path, ev: Evidence, n_per_signal: int = 3) 
     fig = Figure(figsize=(w / DPI, h / DPI), dpi=DPI)
     FigureCanvasAgg(fig)
     grid = fig.add_gridspec(len(layout.panels), 1, height_ratios=layout.height_ratios,
-                            left=0.06, right=0.86, top=0.985, bottom=0.04, hspace=0.55)  # fmt: skip
+                            left=0.06, right=0.84, top=0.985, bottom=0.04, hspace=0.55)  # fmt: skip
     for i, panel in enumerate(layout.panels):
         kind, _, signal = panel.partition(":")
         if kind == "header":
