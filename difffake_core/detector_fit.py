@@ -8,6 +8,7 @@ loads faces and saves the result. Adding a signal means registering it in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,9 @@ import numpy as np
 import pandas as pd
 
 from difffake_core.detector import Detector, PairSettings
+from difffake_core.errors import NotEnoughDataError
 from difffake_core.metrics import binary_metrics
+from difffake_core.pairs import make_pairs
 from difffake_core.signals import (
     DEFAULT_SIGNALS,
     MIN_CALIBRATION,
@@ -57,6 +60,67 @@ def split_real_videos(
     order = list(rng.permutation(real))
     n_cal = max(1, int(round(val_fraction * len(order)))) if len(order) > 1 else 0
     return sorted(order[n_cal:]), sorted(order[:n_cal])
+
+
+MIN_FIT_UNITS = 10  # fewest real units any signal fits on (see UnitSignal.fit)
+
+
+def track_pairs(track_frames: int, pairs: PairSettings) -> int:
+    """Pairs one face track of ``track_frames`` usable sampled frames gives."""
+    rng = np.random.default_rng(0)  # the count does not depend on the draw
+    return len(make_pairs(track_frames, pairs.strategy, rng, pairs.images_to_pair))
+
+
+def check_training_data(
+    videos: pd.DataFrame,
+    track_frames: Mapping[str, int],
+    fit_ids: Sequence[str],
+    calibrate_ids: Sequence[str],
+    pairs: PairSettings,
+    min_calibration: int,
+    calibration_fraction: float,
+) -> dict[str, int]:
+    """Refuse, before any training, a corpus too small to fit and calibrate a detector.
+
+    ``track_frames``: ``{video_id: usable sampled frames in its longest face track}``. A
+    video is *scorable* when that track gives at least ``pairs.min_pairs`` pairs. Needs at
+    least ``min_calibration`` scorable held-out reals and :data:`MIN_FIT_UNITS` pairs over
+    the fitting reals. Returns the counts; raises :class:`NotEnoughDataError` saying what was
+    found and what is needed.
+    """
+    statuses = videos["status"].value_counts().to_dict()
+    usable = real_video_ids(videos)
+
+    def scorable(ids: Sequence[str]) -> list[str]:
+        return [v for v in ids if track_pairs(track_frames.get(v, 0), pairs) >= pairs.min_pairs]
+
+    cal_ok = scorable(calibrate_ids)
+    fit_pairs = sum(track_pairs(track_frames.get(v, 0), pairs) for v in fit_ids)
+    counts = {"videos": len(videos), "usable_reals": len(usable), "fit": len(fit_ids),
+              "calibrate": len(calibrate_ids), "calibrate_scorable": len(cal_ok),
+              "fit_pairs": fit_pairs}  # fmt: skip
+    problems = []
+    if len(cal_ok) < min_calibration:
+        needed = math.ceil(min_calibration / calibration_fraction)
+        problems.append(
+            f"{len(cal_ok)} of the {len(calibrate_ids)} held-out real videos have a face track "
+            f"with >= {pairs.min_pairs} frame pairs, at least {min_calibration} are needed to "
+            f"calibrate the threshold (at least {needed} usable real videos at "
+            f"calibration_fraction={calibration_fraction})"
+        )
+    if fit_pairs < MIN_FIT_UNITS:
+        problems.append(
+            f"the {len(fit_ids)} fitting real videos give {fit_pairs} frame pairs, at least "
+            f"{MIN_FIT_UNITS} are needed"
+        )
+    if problems:
+        found = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+        raise NotEnoughDataError(
+            f"too little usable footage to retrain: {len(videos)} videos listed ({found}), "
+            f"{len(usable)} usable real videos; " + "; ".join(problems) + ". Add real videos, "
+            "sample more frames (--frames), or lower min_calibration"
+        )
+    return counts
 
 
 @dataclass(frozen=True)

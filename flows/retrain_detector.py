@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from data_catalog import Catalog
 from data_catalog.catalog import default_root
 from difffake_core.detector import PairSettings
-from difffake_core.detector_fit import split_real_videos
+from difffake_core.detector_fit import check_training_data, split_real_videos
 from difffake_core.ingest import IngestParams
 from difffake_core.signals import MIN_CALIBRATION, FusionRule
 from flows.choices import (
@@ -29,7 +29,7 @@ from flows.choices import (
 )
 from flows.config import CorpusSource
 from flows.ingest_corpus import IngestConfig, ingest_corpus
-from tasks.data import video_table
+from tasks.data import track_frames, video_table
 from tasks.detector import fit_detector
 from tasks.embed import embed_faces, make_embedding_pairs
 from tasks.train import train_extractor_task
@@ -119,7 +119,12 @@ def fit_on_videos(
     Every stage is a catalog dataset keyed by its inputs and settings, so a repeat call (or
     one that differs only in the detector's settings) reuses what is already built.
     ``ingest``: the face settings the corpus was ingested with (recorded for scoring).
+    A corpus too small to fit and calibrate fails here, before any training.
     """
+    check_training_data(
+        videos, track_frames(Catalog(catalog_root), corpus, crops_version), fit_ids,
+        calibrate_ids, settings.pairs, settings.min_calibration, settings.calibration_fraction,
+    )  # fmt: skip
     extractor = train_extractor_task(
         catalog_root, corpus, crops_version, fit_ids, settings.preset, settings.train_overrides
     )

@@ -40,6 +40,15 @@ def usable_crops(
     return df.sort_values(["video_id", "track_id", "frame_index"]).reset_index(drop=True)
 
 
+def track_frames(catalog: Catalog, corpus: str, version: str | None = "latest") -> dict[str, int]:
+    """``{video_id: usable sampled frames in its longest face track}`` of ``face_crops``."""
+    df = usable_crops(catalog, corpus, version, with_crops=False)
+    if df.empty:
+        return {}
+    sizes = df.groupby(["video_id", "track_id"]).size().groupby(level="video_id").max()
+    return {str(k): int(v) for k, v in sizes.items()}
+
+
 def crop_records(df: pd.DataFrame) -> list[CropRecord]:
     return [
         CropRecord(
