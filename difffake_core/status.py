@@ -20,6 +20,7 @@ class Status(StrEnum):
     TOO_FEW_FRAMES = "too_few_frames"
     TIMEOUT = "timeout"
     TOO_LARGE = "too_large"
+    DECODER_CRASH = "decoder_crash"
     UNREADABLE = "unreadable"
     OUTSIDE_ROOT = "outside_root"
     ERROR = "error"
@@ -41,6 +42,8 @@ DESCRIPTIONS: dict[Status, str] = {
     Status.TOO_FEW_FRAMES: "fewer decodable frames than the sampling needs",
     Status.TIMEOUT: "decoding took longer than the allowed time",
     Status.TOO_LARGE: "the file is larger than the configured limit",
+    Status.DECODER_CRASH: "native code (decoder or face detector) crashed on this file; the "
+    "error names the signal, the run went on",
     Status.UNREADABLE: "the file could not be read (missing, permissions, I/O error)",
     Status.OUTSIDE_ROOT: "a symlink whose target lies outside the corpus root (never read)",
     Status.ERROR: "an unexpected failure; the error column holds the message",

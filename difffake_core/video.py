@@ -42,9 +42,19 @@ _VIDEO_MAGIC: tuple[tuple[int, bytes], ...] = (
 )
 
 
+# Largest frame accepted (8192 x 8192, above 8K UHD): a header claiming more would make a
+# decoder allocate gigabytes per frame.
+MAX_FRAME_PIXELS = 8192 * 8192
+
+
 @dataclass(frozen=True)
 class VideoInfo:
-    """Stream metadata of one video file."""
+    """Stream metadata of one video file.
+
+    ``trusted_count`` is False when the container's frame count was implausible (more frames
+    than bytes) and was dropped: decord, which allocates by that claim, is then skipped and
+    PyAV counts the frames it decodes.
+    """
 
     path: str
     size_bytes: int
@@ -54,6 +64,7 @@ class VideoInfo:
     width: int
     height: int
     codec: str
+    trusted_count: bool = True
 
 
 @dataclass
@@ -162,20 +173,35 @@ def probe_video(path: str | os.PathLike, max_bytes: int | None = None) -> VideoI
         elif container.duration is not None:
             duration = container.duration / 1_000_000
         frame_count = int(stream.frames or 0)
-        if frame_count == 0 and fps > 0 and duration > 0:
+        if frame_count == 0 and fps > 0 and 0 < duration < 1e7:
             frame_count = int(round(duration * fps))
+        trusted = plausible_frame_count(frame_count, size)
+        if not trusted:  # a lying header (e.g. 0x7FFFFFFF frames): count while decoding
+            frame_count, duration = 0, 0.0
         if not duration and fps > 0:
             duration = frame_count / fps
+        width, height = int(ctx.width or 0), int(ctx.height or 0)
+        if width * height > MAX_FRAME_PIXELS:
+            raise CorruptVideoError(
+                f"stream claims {width}x{height} frames, more than {MAX_FRAME_PIXELS} pixels", path
+            )
         return VideoInfo(
             path=path,
             size_bytes=size,
             frame_count=frame_count,
             fps=fps,
             duration_s=duration,
-            width=int(ctx.width or 0),
-            height=int(ctx.height or 0),
+            width=width,
+            height=height,
             codec=str(ctx.name or "unknown"),
+            trusted_count=trusted,
         )
+
+
+def plausible_frame_count(frame_count: int, size_bytes: int) -> bool:
+    """Whether a container's frame count can be true: every frame takes at least one byte
+    of the file (and an index entry), so more frames than bytes is a lie."""
+    return 0 <= frame_count <= size_bytes
 
 
 class _Deadline:
@@ -287,6 +313,11 @@ class FrameStream:
 
     def __iter__(self):
         done: list[int] = []
+        if not self.info.trusted_count:  # decord would allocate by the header's claim
+            if self.backend == "decord":
+                raise CorruptVideoError("implausible frame count in the container", self.path)
+            self.warnings.append("implausible frame count in the container: decoded with PyAV")
+            self.backend = "pyav"
         if self.backend in ("auto", "decord"):
             try:
                 for item in self._decord():

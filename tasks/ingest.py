@@ -13,11 +13,11 @@ from data_catalog import Catalog, fingerprint
 from data_catalog.adapters import get_adapter
 from data_catalog.schemas import FACE_CROPS, VIDEOS
 from difffake_core.faces.assets import resolve_face_model, sha256_of
-from difffake_core.ingest import IngestParams, VideoFaces, process_video
+from difffake_core.ingest import IngestParams, VideoFaces
 from difffake_core.status import Status, listing_error
 from difffake_core.video import file_sha256
 from tasks.progress import emit
-from tasks.resources import face_analyzer
+from tasks.resources import face_stage
 
 # Bump when the rows this stage writes change for the same inputs and parameters.
 STAGE_VERSION = "ingest-2"  # 2: tiled detection, identity tracks, face statuses
@@ -132,8 +132,7 @@ def ingest_video(
         )
         emit("video_done", **summary)
         return summary
-    analyzer = face_analyzer(face_model, **params.analyzer_kwargs())
-    vf = process_video(path, params, analyzer)
+    vf = face_stage(path, params, face_model)  # in a worker process: a crash is a status
     videos, crops = _tables(vf, sha, entry, params)
     work.put(sha, {"face_crops": crops, "videos": videos})  # "videos" last: the done marker
     summary.update(

@@ -19,14 +19,14 @@ from data_catalog.schemas import PAIR_SCORES, SCORES
 from difffake_core.detector import Detector
 from difffake_core.embedding import embed_crops
 from difffake_core.errors import UsageError
-from difffake_core.ingest import IngestParams, process_video
+from difffake_core.ingest import IngestParams
 from difffake_core.signals import build_faceset, head_logits
 from difffake_core.status import Status, listing_error
 from difffake_core.video import file_sha256
 from tasks.embed import extractor_head
 from tasks.evidence import EVIDENCE_CROPS, evidence_crops_table, keeps_crops
 from tasks.progress import emit
-from tasks.resources import face_analyzer
+from tasks.resources import face_stage
 from tasks.runtime import embedder
 
 STAGE_VERSION = "score-2"  # 2: fused signals, per-signal columns
@@ -128,8 +128,7 @@ def score_video(
         return {**row, "skipped": True}
     detector = load_detector(detector_folder)
     params = IngestParams(**detector.card.get("ingest", {}))
-    analyzer = face_analyzer(face_model, **params.analyzer_kwargs())
-    vf = process_video(entry["path"], params, analyzer, encode=False)  # crops stay pixels
+    vf = face_stage(entry["path"], params, face_model, encode=False)  # worker; crops as pixels
     pair_rows = pa.Table.from_pylist([], schema=PAIR_SCORES)
     tables: dict[str, pa.Table] = {}
     if vf.status != Status.OK:
