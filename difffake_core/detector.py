@@ -3,11 +3,17 @@ format, one pair anomaly model + threshold), saved as one folder.
 
 Folder layout (no pickle anywhere)::
 
+    checksums.json           sha256 and size of every other file (verified on load)
     detector.json            card: settings, threshold, validation figures, data versions
     extractor/               model.safetensors + card.json (see difffake_core.training)
     signals/<name>/          one fitted signal each (difffake_core.signals.persistence)
     fusion.json/.safetensors percentile references, fusion rule, fused threshold
     anomaly/, baseline/      legacy pair-only detectors (format difffake-detector/1)
+
+Integrity: :meth:`Detector.save` writes ``checksums.json`` last; :meth:`Detector.load` refuses
+a folder where any file is missing, altered or unlisted, naming the file. The detector's
+``version`` is derived from that listing (:func:`content_version`), so two detectors with one
+version have the same bytes, threshold included.
 
 Fused scoring (:meth:`Detector.score_faces`): every signal scores the video's
 :class:`~difffake_core.signals.FaceSet`; the raw scores become percentiles against the
@@ -23,6 +29,7 @@ and L2-normalise, take the pair log-likelihoods under the anomaly model; a track
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +49,89 @@ from difffake_core.status import Status
 FORMAT = "difffake-detector/1"
 FUSED_FORMAT = "difffake-detector/2"
 CARD_FILE = "detector.json"
+CHECKSUMS_FILE = "checksums.json"
+CHECKSUMS_FORMAT = "difffake-checksums/1"
+# Written next to an artifact's files by the catalog, not part of the detector.
+FOREIGN_FILES = frozenset({"manifest.json"})
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _detector_files(directory: Path) -> list[str]:
+    """Relative posix paths of the folder's files (hidden ones, the checksums file and
+    the catalog's manifest left out)."""
+    out = []
+    for path in sorted(directory.rglob("*")):
+        rel = path.relative_to(directory)
+        if path.is_dir() or any(p.startswith(".") for p in rel.parts):
+            continue
+        if rel.as_posix() == CHECKSUMS_FILE or rel.as_posix() in FOREIGN_FILES:
+            continue
+        out.append(rel.as_posix())
+    return out
+
+
+def content_version(files: dict[str, dict[str, Any]]) -> str:
+    """The detector version: 16 hex digits of the sha256 of its file listing."""
+    blob = json.dumps(files, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def write_checksums(directory: str | Path) -> str:
+    """Write ``checksums.json`` covering every file of ``directory``; returns the version."""
+    directory = Path(directory)
+    files = {
+        rel: {"sha256": _file_digest(directory / rel), "bytes": (directory / rel).stat().st_size}
+        for rel in _detector_files(directory)
+    }
+    doc = {"format": CHECKSUMS_FORMAT, "files": files}
+    (directory / CHECKSUMS_FILE).write_text(json.dumps(doc, indent=2, sort_keys=True))
+    return content_version(files)
+
+
+def verify_checksums(directory: str | Path) -> str:
+    """Check every file of a detector folder against ``checksums.json``; returns the version.
+
+    Raises:
+        ModelAssetError: no checksums (an older detector), or a file missing, altered or
+            not listed; the message names the file.
+    """
+    directory = Path(directory)
+    path = directory / CHECKSUMS_FILE
+    if not path.is_file():
+        raise ModelAssetError(
+            f"{directory}: no {CHECKSUMS_FILE}, so its files cannot be verified (a detector "
+            "saved by difffake before detectors were checksummed): retrain it with "
+            "`difffake retrain`"
+        )
+    try:
+        doc = json.loads(path.read_text())
+        files = doc["files"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelAssetError(f"{path}: unreadable checksums ({exc})") from exc
+    if doc.get("format") != CHECKSUMS_FORMAT:
+        raise ModelAssetError(
+            f"{path}: format {doc.get('format')!r}, expected {CHECKSUMS_FORMAT!r}"
+        )
+    for rel, want in sorted(files.items()):
+        file = directory / rel
+        if not file.is_file():
+            raise ModelAssetError(f"{file}: listed in {CHECKSUMS_FILE} but missing")
+        if file.stat().st_size != want["bytes"] or _file_digest(file) != want["sha256"]:
+            raise ModelAssetError(
+                f"{file}: content differs from {CHECKSUMS_FILE} (altered or damaged); "
+                "the detector is refused"
+            )
+    extra = sorted(set(_detector_files(directory)) - set(files))
+    if extra:
+        raise ModelAssetError(f"{directory / extra[0]}: not listed in {CHECKSUMS_FILE}")
+    return content_version(files)
 
 
 @dataclass(frozen=True)
@@ -112,6 +202,7 @@ class Detector:
     card: dict[str, Any] = field(default_factory=dict)
     signals: dict[str, Signal] | None = None
     fusion: Fusion | None = None
+    version: str | None = None  # content version, set by save and load
 
     @property
     def is_fused(self) -> bool:
@@ -223,14 +314,17 @@ class Detector:
             has_baseline=self.baseline is not None,
         )
         (directory / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True, default=str))
+        self.version = write_checksums(directory)  # last: covers every file above
         return directory
 
     @classmethod
     def load(cls, directory: str | Path) -> Detector:
+        """Load a detector folder after verifying every file (see :func:`verify_checksums`)."""
         directory = Path(directory)
         path = directory / CARD_FILE
         if not path.is_file():
             raise ModelAssetError(f"not a detector folder (no {CARD_FILE}): {directory}")
+        version = verify_checksums(directory)
         card = json.loads(path.read_text())
         if card.get("format") not in (FORMAT, FUSED_FORMAT):
             raise ModelAssetError(
@@ -241,7 +335,7 @@ class Detector:
             fusion = load_fusion(directory)
             return cls(anomaly=None, threshold=fusion.threshold,
                        pairs=PairSettings(**card.get("pairs", {})), card=card, signals=signals,
-                       fusion=fusion)  # fmt: skip
+                       fusion=fusion, version=version)  # fmt: skip
         baseline = load_anomaly_model(directory / "baseline") if card.get("has_baseline") else None
         return cls(
             anomaly=load_anomaly_model(directory / "anomaly"),
@@ -249,4 +343,5 @@ class Detector:
             pairs=PairSettings(**card.get("pairs", {})),
             baseline=baseline,
             card=card,
+            version=version,
         )

@@ -116,6 +116,7 @@ def save_detector(detector, catalog: Catalog, versions: dict[str, str], corpus: 
     with tempfile.TemporaryDirectory() as tmp:
         ext = catalog.artifact_path(dataset_name(corpus, "extractor"), versions["extractor"])
         detector.save(tmp, extractor_dir=ext)
+        w.metadata["content_version"] = detector.version  # binds this version to its bytes
         for root, _, files in os.walk(tmp):
             for f in files:
                 full = os.path.join(root, f)

@@ -18,7 +18,7 @@ from data_catalog.adapters import get_adapter, unique_video_ids
 from data_catalog.schemas import PAIR_SCORES, SCORES
 from difffake_core.detector import Detector
 from difffake_core.embedding import embed_crops
-from difffake_core.errors import UsageError
+from difffake_core.errors import ModelAssetError, UsageError
 from difffake_core.ingest import IngestParams
 from difffake_core.signals import build_faceset, head_logits
 from difffake_core.status import Status, listing_error
@@ -36,9 +36,11 @@ _lock = threading.Lock()
 
 def resolve_detector(catalog: Catalog, ref: str | None) -> tuple[str, str, str]:
     """``(name, version, folder)`` of a detector given ``NAME[@VERSION]``, a folder, or None
-    (the newest ``*.detector`` in the catalog)."""
+    (the newest ``*.detector`` in the catalog), after verifying its files. A folder's version
+    is its content version; a catalog version must hold the content it was published with."""
     if ref and os.path.isdir(ref):
-        return "file", os.path.abspath(ref), os.path.abspath(ref)
+        folder = os.path.abspath(ref)
+        return "file", load_detector(folder).version, folder
     if not ref:
         names = [n for n in catalog.names() if n.endswith(".detector")]
         if not names:
@@ -46,7 +48,15 @@ def resolve_detector(catalog: Catalog, ref: str | None) -> tuple[str, str, str]:
         ref = max(names, key=lambda n: catalog.resolve(n))
     name, _, version = ref.partition("@")
     version = catalog.resolve(name, version or "latest")
-    return name, version, catalog.artifact_path(name, version)
+    folder = catalog.artifact_path(name, version)
+    published = catalog.manifest(name, version).metadata.get("content_version")
+    loaded = load_detector(folder).version
+    if published is not None and loaded != published:
+        raise ModelAssetError(
+            f"{name}@{version}: its files (content {loaded}) are not the ones published "
+            f"(content {published}); the detector is refused"
+        )
+    return name, version, folder
 
 
 def load_detector(folder: str) -> Detector:
