@@ -7,8 +7,8 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable
-from contextlib import contextmanager
-from typing import Any
+from contextlib import contextmanager, suppress
+from typing import Any, NoReturn
 
 from tasks import _env  # noqa: F401  (before prefect is imported)
 
@@ -523,6 +523,66 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERRUPT_GRACE_S = 4.0  # after the first Ctrl-C, the process exits within this time
+INTERRUPTED = (
+    "interrupted: stopping; finished videos are kept, rerun the same command to resume "
+    "(Ctrl-C again quits at once)"
+)
+
+
+@contextmanager
+def interrupts_handled():
+    """Ctrl-C (SIGINT): the first stops the run (workers stop waiting, nothing half-done is
+    recorded, the process exits within :data:`INTERRUPT_GRACE_S`), a second exits at once.
+    The previous handler is back when the block ends (main thread only)."""
+    import logging
+    import signal
+    import threading
+
+    from difffake_core.isolation import STOP
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if STOP.is_set():
+            os._exit(130)
+        STOP.set()
+        timer = threading.Timer(INTERRUPT_GRACE_S, os._exit, args=(130,))
+        timer.daemon = True
+        timer.start()
+        # Straight to the descriptor: sys.stderr may be a progress bar's buffering proxy.
+        os.write(2, f"\n{INTERRUPTED}\n".encode())
+        for name in ["prefect", *logging.root.manager.loggerDict]:  # no tracebacks of the stop
+            if name.startswith("prefect"):
+                logging.getLogger(name).disabled = True
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def exit_interrupted() -> NoReturn:
+    """Exit 130 now: stop the workers and the ephemeral server without waiting for them, and
+    skip the interpreter's finalisation (seconds of native teardown on a loaded machine)."""
+    from tasks.resources import close_all
+
+    close_all()  # workers were killed when the stop was seen; analyzers close fast
+    server_mod = sys.modules.get("prefect.server.api.server")
+    if server_mod is not None:
+        for server in list(server_mod.SubprocessASGIServer._instances.values()):
+            if server.server_process is not None:
+                server.server_process.terminate()  # it shuts down on its own
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(Exception):
+            stream.flush()
+    os._exit(130)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -536,9 +596,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from data_catalog.errors import DatasetError
     from difffake_core.errors import DiffFakeError
+    from tasks.prefect_server import install_server_guard
 
+    install_server_guard()  # the ephemeral server ignores a terminal's Ctrl-C, dies with us
     try:
-        return args.fn(args)
+        with interrupts_handled():
+            return args.fn(args)
+    except KeyboardInterrupt:  # the message was printed when it came
+        exit_interrupted()
     except BrokenPipeError:  # e.g. `difffake ... | head`
         return 0
     except (DiffFakeError, DatasetError) as exc:  # user errors: a message, not a traceback
