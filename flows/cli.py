@@ -80,7 +80,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from difffake_core.ingest import IngestParams
     from flows.ingest_corpus import IngestConfig, ingest_corpus
 
-    params = IngestParams(**given(n_frames=args.frames, crop_size=args.crop_size, keep=args.keep))
+    params = IngestParams(**given(n_frames=args.frames, crop_size=args.crop_size, keep=args.keep,
+                                  face_tracking=_on_off(args.face_tracking)))  # fmt: skip
     config = IngestConfig(
         root=args.path,
         adapter=args.adapter,
@@ -99,6 +100,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for v in bad[:20]:
         print(f"  {v['status']:<14} {v['video_id']}: {v.get('error') or ''}")
     return 0
+
+
+def _on_off(value: str | None) -> bool | None:
+    return None if value is None else value == "on"
+
+
+def _add_face_tracking(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--face-tracking", choices=["on", "off"],
+        help="follow faces between detector key frames (default: on); off: detect every frame",
+    )  # fmt: skip
 
 
 def given(**options: Any) -> dict[str, Any]:
@@ -137,6 +149,7 @@ def _add_ingest(sub: argparse._SubParsersAction) -> None:
         help="faces kept per frame (default: all, each followed as an identity track)",
     )
     p.add_argument("--limit", type=int, help="only the first N videos")
+    _add_face_tracking(p)
     p.set_defaults(fn=cmd_ingest)
 
 
@@ -190,7 +203,10 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         corpus=args.corpus,
         catalog=args.catalog,
         face_model=args.face_model,
-        ingest=IngestParams(**given(n_frames=args.frames), neighbour_offsets=(1,)),
+        ingest=IngestParams(
+            **given(n_frames=args.frames, face_tracking=_on_off(args.face_tracking)),
+            neighbour_offsets=(1,),
+        ),  # fmt: skip
         preset=args.preset,
         pairs=PairSettings(strategy=args.pairs, op=args.op),
         anomaly_model=args.model,
@@ -226,6 +242,7 @@ def _add_retrain(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", help="corpus of real videos (fakes in it only feed figures)")
     p.add_argument("--corpus")
     p.add_argument("--frames", type=int, help="frames sampled per video (default 32)")
+    _add_face_tracking(p)
     p.add_argument("--preset", default="cpu-small")
     p.add_argument("--epochs", type=int)
     p.add_argument("--pairs", default="paper", choices=["paper", "all", "consecutive"])
