@@ -10,6 +10,9 @@ Paths (same videos, alternated video by video so machine load hits them alike):
   extractor as pixels (``process_video(..., encode=False)``), fp32 ONNX.
 * ``tracked-int8``: as ``tracked``, with the static int8 ONNX runtime (``int8-onnx``),
   calibrated on crops of the shared *still photos* (never the clips it is scored on).
+* ``tracked-int8-1t``: as ``tracked-int8`` with one onnxruntime thread (``threads=1``), the
+  setting of one worker process per core; the rows above use onnxruntime's default (one
+  thread per core, spinning while it waits), as today's runtime does.
 
 Cost is process CPU time (``time.process_time``: all threads of this process, so MediaPipe's
 and onnxruntime's pools count), one video at a time, so it does not depend on how busy the
@@ -46,6 +49,7 @@ from difffake_core.runtime import create_runtime
 
 SHARED_DEV2 = SHARED_DEV.parent / "dev2"
 PATHS = ("today", "tracked", "tracked-int8")
+BATCHES = (8, 32, 128)
 
 
 def calibration_crops(size: int, limit: int = 64) -> np.ndarray:
@@ -78,7 +82,9 @@ def make_runtimes(model, folder: Path) -> dict:
     calib = calibration_crops(model.input_size)
     int8 = create_runtime("int8-onnx", model=model, onnx_path=folder / "embed.onnx",
                           calibration=calib)  # fmt: skip
-    return {"fp32": fp32, "int8": int8, "calibration_crops": len(calib)}
+    int8_1t = create_runtime("int8-onnx", model=model, onnx_path=folder / "embed.onnx",
+                             calibration=calib, threads=1)  # fmt: skip
+    return {"fp32": fp32, "int8": int8, "int8-1t": int8_1t, "calibration_crops": len(calib)}
 
 
 def score_one(path, params, analyzer, runtime, size, detector, encode) -> dict:
@@ -113,6 +119,7 @@ def run_cost(videos, frames, model, runtimes, print_fn=print) -> dict:
         "today": (replace(base, face_tracking=False), runtimes["fp32"], True),
         "tracked": (replace(base, face_tracking=True), runtimes["fp32"], False),
         "tracked-int8": (replace(base, face_tracking=True), runtimes["int8"], False),
+        "tracked-int8-1t": (replace(base, face_tracking=True), runtimes["int8-1t"], False),
     }
     detector = timing_detector(model.embed_dim)
     cpu = {k: defaultdict(float) for k in plans}
@@ -135,13 +142,13 @@ def run_cost(videos, frames, model, runtimes, print_fn=print) -> dict:
     per_video = {k: {s: v / n for s, v in c.items()} for k, c in cpu.items()}
     totals = {k: sum(v.values()) for k, v in per_video.items()}
     print_fn(f"scoring cost: {n} videos x {frames} frames, process CPU-seconds per video")
-    print_fn(f"  {'path':<13} {'faces':>7} {'embed':>7} {'pairs':>7} {'total':>7}  ratio  "
+    print_fn(f"  {'path':<15} {'faces':>7} {'embed':>7} {'pairs':>7} {'total':>7}  ratio  "
              "face frames  detect/follow/lost")  # fmt: skip
     for k in plans:
         s = per_video[k]
         ps = passes[k]
         print_fn(
-            f"  {k:<13} {s['faces']:7.3f} {s['embed']:7.3f} {s['pairs+score']:7.3f} "
+            f"  {k:<15} {s['faces']:7.3f} {s['embed']:7.3f} {s['pairs+score']:7.3f} "
             f"{totals[k]:7.3f}  {totals['today'] / totals[k]:4.2f}x  {found[k]:>11}  "
             f"{ps['detect']}/{ps['follow']}/{ps['lost']}"
         )
@@ -150,6 +157,25 @@ def run_cost(videos, frames, model, runtimes, print_fn=print) -> dict:
              "(target <= 1%)")  # fmt: skip
     return {"cpu_per_video": per_video, "total": totals, "face_frames": found,
             "passes": {k: dict(v) for k, v in passes.items()}}  # fmt: skip
+
+
+def run_batching(videos, frames, model, runtime, print_fn=print) -> dict:
+    """CPU milliseconds per crop at several batch sizes, on the crops of a few videos: does
+    batching crops across small videos pay?"""
+    with FaceAnalyzer() as analyzer:
+        crops = [r.image for v in videos[:4] for r in process_video(
+            v, IngestParams(n_frames=frames), analyzer, encode=False).rows if r.status == "ok"]  # fmt: skip
+    batch = np.stack(crops)
+    embed_crops(runtime, crops[:8], model.input_size, batch_size=8)
+    out = {}
+    for size in BATCHES:
+        c0 = time.process_time()
+        for start in range(0, len(batch), size):
+            runtime.embed(batch[start : start + size])
+        out[size] = 1000 * (time.process_time() - c0) / len(batch)
+    row = ", ".join(f"batch {k}: {v:.1f}" for k, v in out.items())
+    print_fn(f"  embedding CPU ms per crop ({runtime.name}, {len(batch)} crops): {row}")
+    return out
 
 
 def corpus(root: Path) -> pd.DataFrame:
@@ -266,6 +292,7 @@ def run(videos=None, frames: int = 32, quality: bool = True, print_fn=print) -> 
     with tempfile.TemporaryDirectory() as tmp:
         runtimes = make_runtimes(model, Path(tmp))
         out = {"cost": run_cost(videos, frames, model, runtimes, print_fn)}
+        out["batching"] = run_batching(videos, frames, model, runtimes["int8-1t"], print_fn)
         if quality:
             out["quality"] = run_quality(frames, model, runtimes, print_fn)
     return out

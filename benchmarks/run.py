@@ -8,9 +8,18 @@ from tasks import _env  # noqa: F401
 
 
 def main() -> int:
-    from benchmarks import bench_anomaly, bench_ingest, bench_scoring, bench_training
+    from benchmarks import (
+        bench_anomaly,
+        bench_cost,
+        bench_ingest,
+        bench_processes,
+        bench_scoring,
+        bench_training,
+    )
 
     for name, module in (
+        ("scoring cost per video (issue 12)", bench_cost),
+        ("1 -> 2 worker processes", bench_processes),
         ("ingest", bench_ingest),
         ("scoring", bench_scoring),
         ("anomaly-model fit", bench_anomaly),
