@@ -37,6 +37,7 @@ from data_catalog.errors import (
     DatasetNotFoundError,
     VersionNotFoundError,
 )
+from data_catalog.preflight import writing
 from data_catalog.schemas import LAYERS, conform, kind_of, schema_for, schema_to_json
 from data_catalog.versioning import code_version
 
@@ -94,7 +95,8 @@ class Catalog:
         self.local = "file" in (
             self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
         )
-        self.fs.makedirs(self.root, exist_ok=True)
+        with writing(self.root, "creating the catalog", "nothing was written"):
+            self.fs.makedirs(self.root, exist_ok=True)
         self._seen: set[str] = set()
         self.cleaned: list[groups.Leftover] = []  # stale staging removed when opened
         if self.local and self.root not in _CLEANED_ROOTS:
@@ -322,15 +324,28 @@ class Catalog:
 
     def write_atomic(self, path: str, text: str) -> None:
         """Write a small file so readers see all of it or nothing."""
-        self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
-        if self.local:
-            tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-            with open(tmp, "w") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        else:  # object stores: a single put is atomic
-            with self.fs.open(path, "w") as f:
-                f.write(text)
+        with writing(path, "committing to the catalog", self.unchanged_note()):
+            self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+            if self.local:
+                tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+                try:
+                    with open(tmp, "w") as f:
+                        f.write(text)
+                    os.replace(tmp, path)
+                finally:
+                    if os.path.exists(tmp):
+                        os.remove(tmp)
+            else:  # object stores: a single put is atomic
+                with self.fs.open(path, "w") as f:
+                    f.write(text)
+
+    def unchanged_note(self) -> str:
+        """What a failed publication leaves: the catalog as it was, the work area kept."""
+        return (
+            "nothing was published (the catalog is unchanged); finished per-video work is kept "
+            f"in the work area {self._path('_work')}, so the same command resumes once the "
+            "catalog has room and is writable"
+        )
 
     def work_area(self, stage: str, key: str) -> WorkArea:
         return WorkArea(self, stage, key)
@@ -357,12 +372,17 @@ class DatasetWriter:
         self.group = group
         self.staging = catalog._path(name, f"{groups.STAGING_PREFIX}{uuid.uuid4().hex}")
         self.final: str | None = None
-        catalog.fs.makedirs(self.staging, exist_ok=True)
-        with catalog.fs.open(posixpath.join(self.staging, groups.OWNER), "w") as f:
-            f.write(json.dumps(groups.owner_record()))
+        with self._guard(self.staging):
+            catalog.fs.makedirs(self.staging, exist_ok=True)
+            with catalog.fs.open(posixpath.join(self.staging, groups.OWNER), "w") as f:
+                f.write(json.dumps(groups.owner_record()))
         self.files: list[str] = []
         self.rows = 0
         self.manifest: Manifest | None = None
+
+    def _guard(self, path: str):
+        """Full disk / read-only / no access while writing ``path``: a clear error."""
+        return writing(path, f"writing dataset {self.name}", self.catalog.unchanged_note())
 
     def _next_part(self) -> str:
         return f"part-{len(self.files):05d}.parquet"
@@ -373,7 +393,9 @@ class DatasetWriter:
             raise DatasetError(f"dataset {self.name!r} is an artifact; use add_file")
         table = conform(table, self.schema, self.name)
         part = self._next_part()
-        pq.write_table(table, posixpath.join(self.staging, part), filesystem=self.catalog.fs)
+        path = posixpath.join(self.staging, part)
+        with self._guard(path):
+            pq.write_table(table, path, filesystem=self.catalog.fs)
         self.files.append(part)
         self.rows += table.num_rows
 
@@ -381,15 +403,17 @@ class DatasetWriter:
         """Add a file to an artifact dataset."""
         relpath = relpath or os.path.basename(src)
         dest = posixpath.join(self.staging, relpath)
-        self.catalog.fs.makedirs(posixpath.dirname(dest), exist_ok=True)
-        self.catalog.fs.put_file(str(src), dest)
+        with self._guard(dest):
+            self.catalog.fs.makedirs(posixpath.dirname(dest), exist_ok=True)
+            self.catalog.fs.put_file(str(src), dest)
         self.files.append(relpath)
 
     def write_bytes(self, relpath: str, data: bytes) -> None:
         dest = posixpath.join(self.staging, relpath)
-        self.catalog.fs.makedirs(posixpath.dirname(dest), exist_ok=True)
-        with self.catalog.fs.open(dest, "wb") as f:
-            f.write(data)
+        with self._guard(dest):
+            self.catalog.fs.makedirs(posixpath.dirname(dest), exist_ok=True)
+            with self.catalog.fs.open(dest, "wb") as f:
+                f.write(data)
         self.files.append(relpath)
 
     def abort(self) -> None:
@@ -430,7 +454,8 @@ class DatasetWriter:
         )
         self.final = self.catalog._path(self.name, version)
         if self.catalog.local:
-            with open(posixpath.join(self.staging, MANIFEST), "w") as f:
+            path = posixpath.join(self.staging, MANIFEST)
+            with self._guard(path), open(path, "w") as f:
                 f.write(self.manifest.to_json())
         return self.manifest
 
@@ -438,16 +463,17 @@ class DatasetWriter:
         """Move the sealed version into place. Alone, it is visible at once; a group member
         becomes visible with its group's record."""
         fs = self.catalog.fs
-        if self.group is None:  # the owner record only matters while unpublished
-            fs.rm(posixpath.join(self.staging, groups.OWNER))
-        if self.catalog.local:
-            # Manifest inside staging, then one atomic rename publishes the whole version.
-            os.rename(self.staging, self.final)
-        else:
-            # Object stores have no atomic rename: copy, then write the manifest last.
-            fs.mv(self.staging, self.final, recursive=True)
-            with fs.open(posixpath.join(self.final, MANIFEST), "w") as f:
-                f.write(self.manifest.to_json())
+        with self._guard(self.final):
+            if self.group is None:  # the owner record only matters while unpublished
+                fs.rm(posixpath.join(self.staging, groups.OWNER))
+            if self.catalog.local:
+                # Manifest inside staging, then one atomic rename publishes the whole version.
+                os.rename(self.staging, self.final)
+            else:
+                # Object stores have no atomic rename: copy, then write the manifest last.
+                fs.mv(self.staging, self.final, recursive=True)
+                with fs.open(posixpath.join(self.final, MANIFEST), "w") as f:
+                    f.write(self.manifest.to_json())
 
 
 class WorkArea:
@@ -461,7 +487,8 @@ class WorkArea:
     def __init__(self, catalog: Catalog, stage: str, key: str) -> None:
         self.catalog, self.stage, self.key = catalog, stage, key
         self.path = catalog._path("_work", stage, key)
-        catalog.fs.makedirs(self.path, exist_ok=True)
+        with writing(self.path, "creating the work area", "no per-video work was lost"):
+            catalog.fs.makedirs(self.path, exist_ok=True)
 
     def _item(self, item: str, table: str) -> str:
         return posixpath.join(self.path, f"{item}.{table}.parquet")
@@ -472,14 +499,23 @@ class WorkArea:
     def put(self, item: str, tables: dict[str, pa.Table]) -> None:
         """Store all tables of one item; the ``done`` marker table is written last."""
         fs = self.catalog.fs
+        kept = (
+            f"the videos finished before it are kept in the work area {self.path}; the same "
+            "command resumes from them once there is room"
+        )
         for tname, table in tables.items():
             final = self._item(item, tname)
             tmp = final + f".tmp-{uuid.uuid4().hex}"
-            pq.write_table(table, tmp, filesystem=fs)
-            if self.catalog.local:
-                os.replace(tmp, final)
-            else:
-                fs.mv(tmp, final)
+            try:
+                with writing(tmp, "storing per-video results", kept):
+                    pq.write_table(table, tmp, filesystem=fs)
+                    if self.catalog.local:
+                        os.replace(tmp, final)
+                    else:
+                        fs.mv(tmp, final)
+            finally:
+                if fs.exists(tmp):
+                    fs.rm(tmp)
 
     def get(self, item: str, table: str) -> pa.Table:
         return pq.read_table(self._item(item, table), filesystem=self.catalog.fs)

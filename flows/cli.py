@@ -617,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
 
     install_server_guard()  # the ephemeral server ignores a terminal's Ctrl-C, dies with us
     try:
+        preflight(args)  # a read-only or full catalog / --out is found before any work
         with interrupts_handled():
             return args.fn(args)
     except KeyboardInterrupt:  # the message was printed when it came
@@ -629,6 +630,23 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:  # a bad choice or value, checked by the config models
         print(f"error: {validation_message(exc)}", file=sys.stderr)
         return 2
+
+
+# Jobs that write to the catalog (the others only read it).
+WRITES_CATALOG = {"ingest", "train-extractor", "retrain", "score", "evaluate", "benchmark"}
+
+
+def preflight(args: argparse.Namespace) -> None:
+    """Check that the catalog root (for jobs that write it) and ``--out`` can be written."""
+    from data_catalog.catalog import default_root
+    from data_catalog.preflight import check_writable
+
+    if args.command in WRITES_CATALOG:
+        check_writable(getattr(args, "catalog", None) or default_root(), "catalog")
+    out = getattr(args, "out", None)
+    if out:  # a folder, or a file (e.g. a .png) whose folder must be writable
+        folder = os.path.dirname(os.path.abspath(out)) if os.path.splitext(out)[1] else out
+        check_writable(folder, "output folder", create=False)
 
 
 def validation_message(exc: Any) -> str:
