@@ -11,6 +11,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
 from data_catalog.catalog import default_root
+from data_catalog.preflight import check_writable
 from difffake_core.ingest import IngestParams
 from flows.config import CorpusSource
 from tasks.ingest import ingest_video, list_corpus, publish_ingest, work_key
@@ -31,6 +32,7 @@ class IngestConfig(CorpusSource):
 def ingest_corpus(config: IngestConfig) -> dict[str, Any]:
     """Ingest a corpus; resumable (finished videos are kept in the catalog's work area)."""
     catalog_root = config.catalog or default_root()
+    check_writable(catalog_root, "catalog")  # before any work, not after it
     entries = list_corpus(config.adapter, config.root, config.adapter_options, config.limit)
     key = work_key(config.params, config.face_model)
     futures = ingest_video.map(

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from data_catalog import Catalog
 from data_catalog.catalog import default_root
+from data_catalog.preflight import check_writable
 from flows.choices import DEFAULT_ADAPTER, DEFAULT_RUNTIME, AdapterName, RuntimeName
 from flows.config import JobOptions
 from tasks.evidence import EvidenceMode, wants_sheet, write_evidence
@@ -49,6 +50,9 @@ class ScoreConfig(JobOptions):
 @flow(name="score-media-archive", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
 def score_media_archive(config: ScoreConfig) -> dict[str, Any]:
     catalog_root = config.catalog or default_root()
+    check_writable(catalog_root, "catalog")  # before any work, not after it
+    if config.out_dir:
+        check_writable(config.out_dir, "output folder", create=False)
     name, version, folder = resolve_detector(Catalog(catalog_root), config.detector)
     entries = list_media(config.source, config.adapter, config.adapter_options)
     if config.limit:

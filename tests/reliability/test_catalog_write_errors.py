@@ -143,3 +143,24 @@ def test_disk_full_mid_ingest_is_one_error_line_and_the_rerun_resumes(
     out = capsys.readouterr().out
     assert "videos skipped (already ingested) │ 4" in out  # the work area was kept
     assert len(Catalog(root).versions("u.face_crops")) == 1
+
+
+def test_flows_run_without_the_cli_check_their_catalog_first(tmp_path, monkeypatch):
+    """Deployments call the flows directly: the same check comes before any task."""
+    from flows.ingest_corpus import IngestConfig, ingest_corpus
+    from flows.score_media_archive import ScoreConfig, score_media_archive
+
+    def read_only(folder):
+        raise OSError(errno.EROFS, "Read-only file system", folder)
+
+    def boom(*args, **kwargs):
+        raise AssertionError("work started before the write check")
+
+    monkeypatch.setattr("data_catalog.preflight._probe", read_only)
+    monkeypatch.setattr("flows.ingest_corpus.list_corpus", boom)
+    monkeypatch.setattr("flows.score_media_archive.resolve_detector", boom)
+    root = str(tmp_path / "cat")
+    with pytest.raises(CatalogWriteError, match="read-only file system"):
+        ingest_corpus.fn(IngestConfig(root=str(tmp_path), catalog=root))
+    with pytest.raises(CatalogWriteError, match="read-only file system"):
+        score_media_archive.fn(ScoreConfig(source=str(tmp_path), catalog=root))
