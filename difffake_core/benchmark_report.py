@@ -182,15 +182,19 @@ def headline_table(summary: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def group_frame(entries: Sequence[Mapping[str, Any]], key: str, detectors: Sequence[str]):
-    """A per-method or per-generator table: AUC [CI] of each detector."""
+def group_frame(
+    entries: Sequence[Mapping[str, Any]], key: str, detectors: Sequence[str], ci: bool = True
+) -> pd.DataFrame:
+    """A per-method or per-generator table: AUC [CI] of each detector (``ci=False``: AUC
+    only, for a console)."""
+    cell = fmt_ci if ci else (lambda m: _num((m or {}).get("value")))
     out = []
     for e in entries:
         row = {key: e[key]}
         if "method" in e and key != "method":
             row["method"] = e["method"]
         row["fakes"] = e["n_fake_videos"]
-        row.update({d: fmt_ci(e.get(d)) for d in detectors})
+        row.update({d: cell(e.get(d)) for d in detectors})
         if "fused_tpr" in e:
             row["fused TPR at thr"] = _num(e["fused_tpr"])
         out.append(row)

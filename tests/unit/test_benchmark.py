@@ -16,7 +16,13 @@ from difffake_core.benchmark import (
     rank_auc,
     rates_at,
 )
-from difffake_core.benchmark_report import BEFORE, FUSED, summarise, write_benchmark_report
+from difffake_core.benchmark_report import (
+    BEFORE,
+    FUSED,
+    group_frame,
+    summarise,
+    write_benchmark_report,
+)
 from difffake_core.errors import UsageError
 from difffake_core.metrics import binary_metrics
 
@@ -193,4 +199,6 @@ def test_report_writes_tables_and_plots(tmp_path):
     assert "FPR <= 0.1" in text or "FPR unseen-source reals <= 0.1" in text
     for name in ("roc_pooled", "roc_fused_by_method", "roc_fused_by_fold"):
         assert paths[name].stat().st_size > 1000
+    compact = group_frame(s["by_method"], "method", s["detectors"], ci=False)
+    assert compact.set_index("method").loc["faceswap", FUSED] == "1.000"
     json.dumps(s, default=str)  # JSON-ready apart from numpy scalars handled by default=str
