@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -21,11 +21,11 @@ def _corpus(root: Path, reals: list[Path], fakes: list[Path], sources: list[str]
         (root / sub).mkdir(parents=True)
     rows = []
     for i, p in enumerate(reals):
-        os.symlink(p, root / "real" / p.name)
+        shutil.copy(p, root / "real" / p.name)  # the adapter refuses symlinks out of the root
         rows.append({"path": f"real/{p.name}", "label": "real", "method": "pristine",
                      "generator": "", "source": sources[i] if sources else ""})  # fmt: skip
     for p in fakes:
-        os.symlink(p, root / "fake" / p.name)
+        shutil.copy(p, root / "fake" / p.name)
         rows.append({"path": f"fake/{p.name}", "label": "fake", "method": "faceswap",
                      "generator": "DeepFaceLive", "source": "generated:dfl"})  # fmt: skip
     frame = pd.DataFrame(rows)
