@@ -132,7 +132,25 @@ PAIR_SCORES = pa.schema(
     ]
 )
 
+# The listing of a media archive to score, one part per shard (``shard`` = part index).
+# ``size_bytes``/``mtime_ns`` identify a file's content cheaply (null when it cannot be stat'ed).
+MEDIA = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("path", pa.string()),
+        ("label", pa.string()),
+        ("split", pa.string()),
+        ("method", pa.string()),
+        ("source", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("mtime_ns", pa.int64()),
+        ("status", pa.string()),  # set by the listing when a file must not be read
+        ("shard", pa.int32()),
+    ]
+)
+
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
+    "media": MEDIA,
     "videos": VIDEOS,
     "face_crops": FACE_CROPS,
     "embeddings": EMBEDDINGS,
@@ -142,6 +160,7 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
 }
 
 LAYERS: dict[str, str] = {
+    "media": "raw",
     "videos": "raw",
     "face_crops": "intermediate",
     "embeddings": "model_input",

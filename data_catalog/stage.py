@@ -16,6 +16,7 @@ from data_catalog.catalog import Catalog, DatasetWriter, fingerprint
 from data_catalog.errors import DatasetError
 
 DATASET_KINDS = (
+    "media",
     "videos",
     "face_crops",
     "extractor",

@@ -90,6 +90,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         face_model=args.face_model,
         params=params,
         limit=args.limit,
+        **job_options(args),
     )
     total = len(get_adapter(args.adapter, args.path).to_frame())
     total = min(total, args.limit) if args.limit else total
@@ -118,7 +119,9 @@ def given(**options: Any) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
-def common_parser(*, adapter: bool = True, face_model: bool = True) -> argparse.ArgumentParser:
+def common_parser(
+    *, adapter: bool = True, face_model: bool = True, runner: bool = True
+) -> argparse.ArgumentParser:
     """The options every job shares (one declaration each), as an argparse parent parser.
     Job-wide settings that apply to every flow (e.g. a task-runner choice) belong here."""
     p = argparse.ArgumentParser(add_help=False)
@@ -131,7 +134,22 @@ def common_parser(*, adapter: bool = True, face_model: bool = True) -> argparse.
         p.add_argument(
             "--adapter", default="folder", help="corpus adapter (see `catalog adapters`)"
         )
+    if runner:
+        from flows.runners import RunnerName
+
+        p.add_argument(
+            "--runner", choices=[r.value for r in RunnerName],
+            help="where the per-video tasks run (default threads; see README 'Running on a "
+            "cluster')",
+        )  # fmt: skip
+        p.add_argument("--workers", type=int, help="threads or worker processes (default 2)")
+        p.add_argument("--address", help="an existing Dask scheduler or Ray cluster to use")
     return p
+
+
+def job_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The task-runner options the user gave (``JobOptions`` holds the defaults)."""
+    return given(runner=args.runner, workers=args.workers, address=args.address)
 
 
 def _add_ingest(sub: argparse._SubParsersAction) -> None:
@@ -161,7 +179,13 @@ def cmd_train_extractor(args: argparse.Namespace) -> int:
         from flows.ingest_corpus import IngestConfig, ingest_corpus
 
         result = ingest_corpus(
-            IngestConfig(root=args.path, adapter=args.adapter, corpus=corpus, catalog=args.catalog)
+            IngestConfig(
+                root=args.path,
+                adapter=args.adapter,
+                corpus=corpus,
+                catalog=args.catalog,
+                **job_options(args),
+            )  # fmt: skip
         )
         corpus = result["corpus"]
     if not corpus:
@@ -170,7 +194,11 @@ def cmd_train_extractor(args: argparse.Namespace) -> int:
     overrides = {"epochs": args.epochs} if args.epochs else {}
     out = train_extractor_flow(
         TrainExtractorConfig(
-            corpus=corpus, preset=args.preset, catalog=args.catalog, overrides=overrides
+            corpus=corpus,
+            preset=args.preset,
+            catalog=args.catalog,
+            overrides=overrides,
+            **job_options(args),
         )  # fmt: skip
     )
     print_table(
@@ -215,6 +243,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         train_overrides={"epochs": args.epochs} if args.epochs else {},
         **({"signals": args.signals.split(",")} if args.signals else {}),
         **({"fusion_rule": args.fusion} if args.fusion else {}),
+        **job_options(args),
     )
     entries = _count_entries(args.path, args.adapter)
     with progress_bar("ingest", entries):
@@ -263,24 +292,19 @@ def _add_retrain(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(fn=cmd_retrain)
 
 
-def score_summary(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    statuses = Counter(r["status"] for r in results)
-    verdicts = Counter(r.get("verdict") for r in results if r.get("verdict"))
+def score_summary(summary: dict[str, int]) -> list[dict[str, Any]]:
+    """Rows of the scoring summary (counts over every video, not only the rows shown)."""
     rows = [
-        {"metric": "videos", "value": len(results)},
-        {
-            "metric": "skipped (already scored)",
-            "value": sum(bool(r.get("skipped")) for r in results),
-        },
+        {"metric": "videos", "value": summary.get("videos", 0)},
+        {"metric": "skipped (already scored)", "value": summary.get("skipped", 0)},
     ]
-    rows += [{"metric": f"status: {k}", "value": n} for k, n in sorted(statuses.items())]
-    rows += [{"metric": f"verdict: {k}", "value": n} for k, n in sorted(verdicts.items())]
+    rows += [{"metric": k, "value": n} for k, n in sorted(summary.items())
+             if k.startswith(("status: ", "verdict: "))]  # fmt: skip
     return rows
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     from flows.score_media_archive import ScoreConfig, score_media_archive
-    from tasks.score import list_media
 
     config = ScoreConfig(
         source=args.path,
@@ -293,9 +317,14 @@ def cmd_score(args: argparse.Namespace) -> int:
         face_model=args.face_model,
         limit=args.limit,
         **given(evidence=args.evidence),
+        **given(
+            shard_size=args.shard_size,
+            shards_in_flight=args.shards_in_flight,
+            result_rows=args.show,
+        ),
+        **job_options(args),
     )
-    total = len(list_media(args.path, args.adapter))
-    with progress_bar(f"score {config.archive_name()}", min(total, args.limit or total)):
+    with progress_bar(f"score {config.archive_name()}", None):  # the listing sends the total
         out = score_media_archive(config)
     rows = [
         {k: r.get(k) for k in ("video_id", "status", "fake_score", "verdict", "frames_used",
@@ -306,9 +335,9 @@ def cmd_score(args: argparse.Namespace) -> int:
         if isinstance(r["fake_score"], float):
             r["fake_score"] = f"{r['fake_score']:.3f}"
     print_table(rows[: args.show], f"score-media-archive: {out['archive']} ({out['detector']})")
-    print_table(score_summary(out["results"]), "summary")
+    print_table(score_summary(out["summary"]), "summary")
     print(f"results: {args.out}/scores.parquet, scores.csv, pair_scores.parquet")
-    sheets = sum(bool(r.get("evidence_path")) for r in out["results"])
+    sheets = out["summary"].get("evidence_sheets", 0)
     if sheets:
         print(f"evidence sheets: {sheets} in {args.out}/evidence/ (column evidence_path)")
     return 0
@@ -324,6 +353,8 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="difffake_scores", help="folder for Parquet/CSV results")
     p.add_argument("--runtime", default="auto", help="auto, onnx, torch, cuda, tensorrt")
     p.add_argument("--limit", type=int)
+    p.add_argument("--shard-size", type=int, help="videos per shard (default 1000)")
+    p.add_argument("--shards-in-flight", type=int, help="shards submitted at once (default 2)")
     p.add_argument("--show", type=int, default=50, help="rows of the results table to print")
     _add_evidence_option(p)
     p.set_defaults(fn=cmd_score)
@@ -339,14 +370,14 @@ def _add_evidence_option(p: argparse.ArgumentParser) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from flows.evaluate_detector import EvaluateConfig, evaluate_detector
     from tasks.evaluate import summary_rows
-    from tasks.score import list_media
 
     config = EvaluateConfig(
         source=args.path, adapter=args.adapter, detector=args.detector, archive=args.archive,
         catalog=args.catalog, out_dir=args.out, runtime=args.runtime, face_model=args.face_model,
         **given(evidence=args.evidence),
+        **job_options(args),
     )  # fmt: skip
-    with progress_bar("score", len(list_media(args.path, args.adapter))):
+    with progress_bar("score", None):  # the listing sends the total
         out = evaluate_detector(config)
     print_table(summary_rows(out), f"evaluate-detector: {out['archive']} ({out['detector']})")
     cols = ["subset", "n_fake", "n_real", "roc_auc", "average_precision", "eer"]
@@ -430,7 +461,7 @@ def _add_pseudo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pseudo-fakes", help="self-blended pseudo-fakes")
     ps = p.add_subparsers(dest="pseudo_cmd", required=True)
     v = ps.add_parser(
-        "preview", parents=[common_parser(adapter=False, face_model=False)],
+        "preview", parents=[common_parser(adapter=False, face_model=False, runner=False)],
         help="sheet of real | pseudo-fake | mask triplets",
     )  # fmt: skip
     v.add_argument("ref", help="a face_crops dataset, e.g. dev.face_crops[@VERSION]")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from data_catalog.catalog import default_root
 from flows.choices import DEFAULT_ADAPTER, AdapterName
+from flows.runners import DEFAULT_RUNNER, DEFAULT_WORKERS, RunnerName
 
 
 class JobOptions(BaseModel):
@@ -19,9 +20,30 @@ class JobOptions(BaseModel):
 
     catalog: str | None = Field(None, description="Catalog root; default $DIFFFAKE_CATALOG")
     face_model: str | None = Field(None, description="Face Landmarker .task file")
+    runner: RunnerName = Field(
+        DEFAULT_RUNNER,
+        description="Task runner of the per-video work: threads, processes, "
+        "dask or ray (see flows/runners.py)",
+    )
+    workers: int = Field(
+        DEFAULT_WORKERS, ge=1, description="Threads or worker processes the runner starts"
+    )
+    address: str | None = Field(
+        None, description="An existing Dask scheduler or Ray cluster (runner dask or ray)"
+    )
+
+    @model_validator(mode="after")
+    def _address_needs_a_cluster_runner(self) -> JobOptions:
+        if self.address and self.runner in (RunnerName.THREADS, RunnerName.PROCESSES):
+            raise ValueError(f"address {self.address!r} needs runner dask or ray")
+        return self
 
     def catalog_root(self) -> str:
         return self.catalog or default_root()
+
+    def job_fields(self) -> dict[str, Any]:
+        """This config's :class:`JobOptions` part, to hand on to the flows it calls."""
+        return self.model_dump(include=set(JobOptions.model_fields))
 
 
 class CorpusSource(JobOptions):

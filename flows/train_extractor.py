@@ -5,20 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from data_catalog import Catalog
 from data_catalog.catalog import default_root
 from flows.choices import DEFAULT_PRESET, PresetName
+from flows.config import JobOptions
 from tasks.data import real_video_ids, video_table
 from tasks.train import train_extractor_task
 
 
-class TrainExtractorConfig(BaseModel):
+class TrainExtractorConfig(JobOptions):
+    """Training runs as one task in the flow's process; the runner settings are accepted
+    for a uniform job config and apply when this flow is part of a larger job."""
+
     corpus: str = Field(description="Catalog corpus whose face_crops to train on")
     preset: PresetName = Field(DEFAULT_PRESET, description="Training preset")
     overrides: dict[str, Any] = Field(default_factory=dict, description="TrainConfig fields")
-    catalog: str | None = None
     splits: list[str] | None = Field(
         None, description="Only videos of these splits (default: every real video)"
     )

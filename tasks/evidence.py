@@ -174,7 +174,7 @@ def explain_video(
                              evidence="all")  # fmt: skip
     finally:
         close_all()
-    label = f"{name}@{version}" if name != "file" else folder
+    label = folder if name is None else f"{name}@{version}"
     row["evidence_path"] = write_evidence.fn(row, folder, label, catalog_root, out_dir, "all")
     return row
 

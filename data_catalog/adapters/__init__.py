@@ -4,7 +4,15 @@
 >>> table = adapter.to_frame()  # video_id, path, label, split, method, source
 """
 
-from data_catalog.adapters import celebdf, deeperforensics, dfdc, ffpp, folder, forgerynet
+from data_catalog.adapters import (
+    celebdf,
+    deeperforensics,
+    dfdc,
+    ffpp,
+    folder,
+    forgerynet,
+    pattern,
+)
 from data_catalog.adapters.base import (
     ADAPTERS,
     COLUMNS,
@@ -28,6 +36,7 @@ from data_catalog.adapters.dfdc import DFDCAdapter
 from data_catalog.adapters.ffpp import FaceForensicsAdapter
 from data_catalog.adapters.folder import FolderAdapter
 from data_catalog.adapters.forgerynet import ForgeryNetAdapter
+from data_catalog.adapters.pattern import GlobAdapter, is_pattern
 
 __all__ = [
     "ADAPTERS",
@@ -43,6 +52,7 @@ __all__ = [
     "FaceForensicsAdapter",
     "FolderAdapter",
     "ForgeryNetAdapter",
+    "GlobAdapter",
     "ManifestError",
     "PathEscapeError",
     "VideoEntry",
@@ -53,8 +63,10 @@ __all__ = [
     "folder",
     "forgerynet",
     "get_adapter",
+    "is_pattern",
     "list_adapters",
     "normalise_label",
     "normalise_split",
     "unique_video_ids",
+    "pattern",
 ]

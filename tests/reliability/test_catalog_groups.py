@@ -16,7 +16,7 @@ import pytest
 from data_catalog import Catalog, groups
 from data_catalog.catalog import DatasetWriter
 from flows.cli import main
-from tasks.score import publish_scores
+from tasks.score import DetectorRef, finish_shard, publish_scores
 from tests.reliability.catalog_corpus import ingest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,12 +97,14 @@ def test_ingest_publishes_videos_and_face_crops_together_or_not_at_all(
 
 def test_scores_are_published_with_their_pair_scores_or_not_at_all(tmp_path, monkeypatch):
     results = [{"video_id": "clip", "content_sha256": None, "status": "unreadable"}]
+    finish_shard.fn(str(tmp_path), "d1", "shard0", results)  # one finished shard
+    detector = DetectorRef(None, "d1", "/detector/folder")
     _fail_on(monkeypatch, ".pair_scores", RuntimeError("killed"))
     with pytest.raises(RuntimeError):
-        publish_scores.fn("arc", results, "file", "d1", str(tmp_path), None)
+        publish_scores.fn("arc", ["shard0"], detector, str(tmp_path), None)
     assert Catalog(tmp_path).versions("arc.scores") == []
     monkeypatch.undo()
-    out = publish_scores.fn("arc", results, "file", "d1", str(tmp_path), None)
+    out = publish_scores.fn("arc", ["shard0"], detector, str(tmp_path), None)
     assert Catalog(tmp_path).versions("arc.scores") == [out["scores"]]
     assert Catalog(tmp_path).manifest("arc.pair_scores").group == (
         Catalog(tmp_path).manifest("arc.scores").group

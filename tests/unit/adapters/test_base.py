@@ -25,7 +25,7 @@ from data_catalog.adapters import (
 from data_catalog.adapters.base import relative_id, resolve_listed, scan_files
 from difffake_core.errors import DiffFakeError, UnknownNameError
 
-EXPECTED = {"folder", "ffpp", "celebdf", "dfdc", "deeperforensics", "forgerynet"}
+EXPECTED = {"folder", "ffpp", "celebdf", "dfdc", "deeperforensics", "forgerynet", "glob"}
 
 
 def test_every_adapter_is_registered_under_its_name() -> None:

@@ -14,6 +14,7 @@ from difffake_core.anomaly import ANOMALY_MODELS
 from difffake_core.pairs import CombineOp, PairStrategy
 from difffake_core.runtime import RUNTIME_NAMES
 from difffake_core.training.config import PRESETS
+from flows.runners import RunnerName
 
 SPEC = yaml.safe_load((Path(__file__).resolve().parents[3] / "prefect.yaml").read_text())
 
@@ -26,6 +27,7 @@ CHOICES = {
     "baseline_model": ANOMALY_MODELS.names(),
     "pairs.strategy": [s.value for s in PairStrategy],
     "pairs.op": [o.value for o in CombineOp],
+    "runner": [r.value for r in RunnerName],
 }
 
 
