@@ -68,6 +68,10 @@ def build_task_runner(
 
         if address:
             return DaskTaskRunner(address=address)
+        import dask
+
+        # non-daemonic workers may start the per-video isolation process (tasks.resources)
+        dask.config.set({"distributed.worker.daemon": False})
         return DaskTaskRunner(
             cluster_kwargs={
                 "n_workers": workers,

@@ -8,6 +8,7 @@ interpreter shuts its thread pools down, which happens before ``atexit`` handler
 from __future__ import annotations
 
 import atexit
+import multiprocessing
 import os
 import threading
 from typing import Any
@@ -44,8 +45,11 @@ def face_stage(
 ) -> VideoFaces:
     """Decode, find and crop the faces of one video in this thread's worker process (a
     crash there is the video's ``decoder_crash`` status), or in this thread when
-    ``DIFFFAKE_ISOLATION=off``."""
-    if os.environ.get(ISOLATION_ENV, "on").lower() in ("off", "0", "false", "no"):
+    ``DIFFFAKE_ISOLATION=off``. A daemonic process (a Dask worker with the default
+    ``distributed.worker.daemon: true``) cannot have children: there the work runs in this
+    thread, and the cluster's own restarts and retries stand in for the isolation."""
+    off = os.environ.get(ISOLATION_ENV, "on").lower() in ("off", "0", "false", "no")
+    if off or multiprocessing.current_process().daemon:
         analyzer = face_analyzer(face_model, **params.analyzer_kwargs())
         return process_video(path, params, analyzer, encode=encode)
     if getattr(_local, "worker_generation", None) != _generation:

@@ -28,7 +28,10 @@ CLIPS = 3  # shared dev clips per test: a few real videos, decoded in every work
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
+    import dask
+
+    # as `DASK_DISTRIBUTED__WORKER__DAEMON=False dask worker ...`: workers may have children
+    with dask.config.set({"distributed.worker.daemon": False}), distributed.LocalCluster(
         n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
     ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
         yield cluster, client
