@@ -88,7 +88,6 @@ def _score_rows(out: dict) -> pd.DataFrame:
     return pd.DataFrame(out["results"])[cols].sort_values("video_id").reset_index(drop=True)
 
 
-@pytest.mark.slow
 def test_scoring_on_a_dask_cluster_gives_the_thread_runners_rows(
     cluster, dev_clips, trained, tmp_path
 ):
@@ -110,7 +109,6 @@ def test_scoring_on_a_dask_cluster_gives_the_thread_runners_rows(
     assert sorted(published["video_id"]) == sorted(dask["video_id"])
 
 
-@pytest.mark.slow
 def test_a_worker_killed_midway_still_ends_with_one_row_per_video(
     cluster, demo_corpus, trained, tmp_path
 ):
@@ -154,7 +152,6 @@ def test_a_worker_killed_midway_still_ends_with_one_row_per_video(
     assert (scores["status"] == "ok").all()
 
 
-@pytest.mark.slow
 def test_sharded_scoring_reruns_only_unfinished_shards(trained, demo_corpus, tmp_path):
     from flows.score_media_archive import ScoreConfig, score_media_archive
     from tasks.score import resolve_detector
