@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -12,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from data_catalog import Catalog, fingerprint
 from data_catalog.adapters import get_adapter
 from data_catalog.schemas import FACE_CROPS, VIDEOS
+from data_catalog.stage import dataset_name
 from difffake_core.faces.assets import resolve_face_model, sha256_of
 from difffake_core.ingest import IngestParams, VideoFaces
 from difffake_core.status import Status, listing_error
@@ -93,6 +95,12 @@ def _tables(vf: VideoFaces, sha: str, entry: dict[str, Any], params: IngestParam
     )
 
 
+def _done(summary: dict[str, Any], **values: Any) -> dict[str, Any]:
+    summary.update(values)
+    emit("video_done", **summary)
+    return summary
+
+
 @task(name="ingest_video", cache_policy=NO_CACHE)
 def ingest_video(
     entry: dict[str, Any],
@@ -108,42 +116,23 @@ def ingest_video(
     """
     path = entry["path"]
     summary: dict[str, Any] = {"video_id": entry["video_id"], "path": path, "skipped": False}
+    nothing = {"sha": None, "frames": 0, "faces": 0}
     if entry.get("status"):  # refused by the listing (a link leaving the root): never read
-        summary.update(sha=None, status=entry["status"], error=listing_error(entry), frames=0,
-                       faces=0)  # fmt: skip
-        emit("video_done", **summary)
-        return summary
+        return _done(summary, **nothing, status=entry["status"], error=listing_error(entry))
     try:
         sha = file_sha256(path)
     except OSError as exc:
-        summary.update(sha=None, status=Status.UNREADABLE, error=str(exc), frames=0, faces=0)
-        emit("video_done", **summary)
-        return summary
-    summary["sha"] = sha
+        return _done(summary, **nothing, status=Status.UNREADABLE, error=str(exc))
     work = Catalog(catalog_root).work_area("ingest", key)
     if work.has(sha, ("face_crops", "videos")):
         row = work.get(sha, "videos").to_pylist()[0]
-        summary.update(
-            status=row["status"],
-            error=row["error"],
-            frames=row["frames_sampled"],
-            faces=row["frames_with_face"],
-            skipped=True,
-        )
-        emit("video_done", **summary)
-        return summary
+        return _done(summary, sha=sha, status=row["status"], error=row["error"],
+                     frames=row["frames_sampled"], faces=row["frames_with_face"], skipped=True)  # fmt: skip
     vf = face_stage(path, params, face_model)  # in a worker process: a crash is a status
     videos, crops = _tables(vf, sha, entry, params)
     work.put(sha, {"face_crops": crops, "videos": videos})  # "videos" last: the done marker
-    summary.update(
-        status=vf.status,
-        error=vf.error,
-        frames=vf.frames_sampled,
-        faces=vf.frames_with_face,
-        seconds=vf.seconds,
-    )
-    emit("video_done", **summary)
-    return summary
+    return _done(summary, sha=sha, status=vf.status, error=vf.error, frames=vf.frames_sampled,
+                 faces=vf.frames_with_face, seconds=vf.seconds)  # fmt: skip
 
 
 def _relabel(table: pa.Table, entry: dict[str, Any]) -> pa.Table:
@@ -155,6 +144,40 @@ def _relabel(table: pa.Table, entry: dict[str, Any]) -> pa.Table:
             field = table.schema.field(col)
             table = table.set_column(idx, field, pa.array([value] * table.num_rows, field.type))
     return table
+
+
+def _content_fingerprint(key: str, entries: list[dict[str, Any]], by_id: dict) -> str:
+    """The published datasets' identity: the work key and every listed video's content."""
+    content = sorted(
+        (e["video_id"], by_id[e["video_id"]].get("sha"), e.get("label"), e.get("split"),
+         e.get("method"))
+        for e in entries
+    )  # fmt: skip
+    return fingerprint(STAGE_VERSION, key, content)
+
+
+def _video_rows(work, entries: list[dict[str, Any]], by_id: dict) -> Iterator[pa.Table]:
+    """One ``videos`` row per listed entry: its work-area row, or a status-only row."""
+    for e in entries:
+        s = by_id[e["video_id"]]
+        if s.get("sha") and work.has(s["sha"], ("videos",)):
+            yield _relabel(work.get(s["sha"], "videos"), e)
+        else:
+            yield _unreadable_row(e, s)
+
+
+def _crop_parts(work, entries: list[dict[str, Any]], by_id: dict) -> Iterator[pa.Table]:
+    """The ``face_crops`` rows of every entry, in parts of about ``PART_ROWS`` rows."""
+    pending: list[pa.Table] = []
+    for e in entries:
+        s = by_id[e["video_id"]]
+        if s.get("sha") and work.has(s["sha"], ("face_crops",)):
+            pending.append(_relabel(work.get(s["sha"], "face_crops"), e))
+        if sum(t.num_rows for t in pending) >= PART_ROWS:
+            yield pa.concat_tables(pending)
+            pending = []
+    if pending:
+        yield pa.concat_tables(pending)
 
 
 @task(name="publish_ingest", cache_policy=NO_CACHE)
@@ -172,45 +195,24 @@ def publish_ingest(
     catalog = Catalog(catalog_root)
     work = catalog.work_area("ingest", key)
     by_id = {s["video_id"]: s for s in summaries}
-    content = sorted(
-        (e["video_id"], by_id[e["video_id"]].get("sha"), e.get("label"), e.get("split"),
-         e.get("method"))
-        for e in entries
-    )  # fmt: skip
-    fp = fingerprint(STAGE_VERSION, key, content)
-    names = {"videos": f"{corpus}.videos", "face_crops": f"{corpus}.face_crops"}
+    fp = _content_fingerprint(key, entries, by_id)
+    names = {kind: dataset_name(corpus, kind) for kind in ("videos", "face_crops")}
     existing = {k: catalog.find(n, fp) for k, n in names.items()}
     if all(existing.values()):
         return {k: m.version for k, m in existing.items()}
     parameters = {"adapter": adapter, "root": root, "ingest": params.as_dict(), "work_key": key}
     group = catalog.publish_together()  # videos and face_crops: visible together or not at all
     with group.writer(names["videos"], parameters=parameters, fingerprint_=fp) as vw:
-        rows = []
-        for e in entries:
-            s = by_id[e["video_id"]]
-            if s.get("sha") and work.has(s["sha"], ("videos",)):
-                rows.append(_relabel(work.get(s["sha"], "videos"), e))
-            else:
-                rows.append(_unreadable_row(e, s))
+        rows = list(_video_rows(work, entries, by_id))
         if rows:
-            vw.write(pa.concat_tables(rows))
-    videos_version = vw.manifest.version
-    parents = {names["videos"]: videos_version}
-    with group.writer(
-        names["face_crops"], parents=parents, parameters=parameters, fingerprint_=fp
-    ) as cw:
-        pending: list[pa.Table] = []
-        for e in entries:
-            s = by_id[e["video_id"]]
-            if s.get("sha") and work.has(s["sha"], ("face_crops",)):
-                pending.append(_relabel(work.get(s["sha"], "face_crops"), e))
-            if sum(t.num_rows for t in pending) >= PART_ROWS:
-                cw.write(pa.concat_tables(pending))
-                pending = []
-        if pending:
-            cw.write(pa.concat_tables(pending))
+            vw.write(pa.concat_tables(rows))  # one part: a row per video
+    parents = {names["videos"]: vw.manifest.version}
+    with group.writer(names["face_crops"], parents=parents, parameters=parameters,
+                      fingerprint_=fp) as cw:  # fmt: skip
+        for table in _crop_parts(work, entries, by_id):
+            cw.write(table)
     group.commit()
-    return {"videos": videos_version, "face_crops": cw.manifest.version}
+    return {"videos": vw.manifest.version, "face_crops": cw.manifest.version}
 
 
 def _unreadable_row(entry: dict[str, Any], summary: dict[str, Any]) -> pa.Table:
