@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
+
 from difffake_core.ingest import IngestParams
 from tasks.ingest import ingest_video, publish_ingest, work_key
 from tasks.resources import close_all
@@ -35,4 +37,18 @@ def ingest(corpus: Path, catalog_root: str, face_model: str, name: str = "t") ->
         close_all()
     return publish_ingest.fn(
         name, entries, summaries, PARAMS, catalog_root, key, "folder", str(corpus)
+    )
+
+
+def pair_scores_table(n: int) -> pa.Table:
+    """``n`` rows shaped like a ``pair_scores`` table (values are row numbers)."""
+    return pa.table(
+        {
+            "video_id": [f"v{i}" for i in range(n)],
+            "track_id": [0] * n,
+            "frame_a": list(range(n)),
+            "frame_b": list(range(1, n + 1)),
+            "loglik": [float(i) for i in range(n)],
+            "signal": ["pairs"] * n,
+        }
     )

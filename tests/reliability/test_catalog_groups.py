@@ -10,7 +10,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from data_catalog import Catalog, groups
@@ -18,21 +17,9 @@ from data_catalog.catalog import DatasetWriter
 from flows.cli import main
 from tasks.score import DetectorRef, finish_shard, publish_scores
 from tests.reliability.catalog_corpus import ingest
+from tests.reliability.catalog_corpus import pair_scores_table as _table
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _table(n: int) -> pa.Table:
-    return pa.table(
-        {
-            "video_id": [f"v{i}" for i in range(n)],
-            "track_id": [0] * n,
-            "frame_a": list(range(n)),
-            "frame_b": list(range(1, n + 1)),
-            "loglik": [float(i) for i in range(n)],
-            "signal": ["pairs"] * n,
-        }
-    )
 
 
 def _fail_on(monkeypatch, suffix: str, exc: BaseException) -> None:

@@ -10,7 +10,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from data_catalog import Catalog, DatasetError, run_stage
@@ -18,6 +17,7 @@ from data_catalog.errors import CorruptDatasetError
 from data_catalog.integrity import MARKER
 from flows.cli import main
 from tests.reliability.catalog_corpus import ingest
+from tests.reliability.catalog_corpus import pair_scores_table as _table
 
 
 def _part(root: Path, name: str, index: int = 0) -> Path:
@@ -41,19 +41,6 @@ def _cli(capsys, root: Path, *args: str) -> tuple[int, str, str]:
     code = main(["catalog", "--catalog", str(root), *args])
     out = capsys.readouterr()
     return code, out.out, out.err
-
-
-def _table(n: int) -> pa.Table:
-    return pa.table(
-        {
-            "video_id": [f"v{i}" for i in range(n)],
-            "track_id": [0] * n,
-            "frame_a": list(range(n)),
-            "frame_b": list(range(1, n + 1)),
-            "loglik": [float(i) for i in range(n)],
-            "signal": ["pairs"] * n,
-        }
-    )
 
 
 def test_manifest_records_sha256_and_size_of_every_file(tmp_path):
