@@ -12,14 +12,14 @@ def main() -> int:
         bench_anomaly,
         bench_cost,
         bench_ingest,
-        bench_processes,
+        bench_runners,
         bench_scoring,
         bench_training,
     )
 
     for name, module in (
         ("scoring cost per video (issue 12)", bench_cost),
-        ("1 -> 2 worker processes", bench_processes),
+        ("task runners: threads, processes, Dask; 1 -> 2 workers", bench_runners),
         ("ingest", bench_ingest),
         ("scoring", bench_scoring),
         ("anomaly-model fit", bench_anomaly),
