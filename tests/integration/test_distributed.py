@@ -1,9 +1,12 @@
-"""Ingest and scoring on a real local Dask cluster (2 worker processes) give the thread
-runner's rows; a worker killed midway still ends with one row per video; sharded scoring
-resumes by shard.
+"""Ingest and scoring on a real local Dask cluster (2 worker processes) and on a real local
+Ray instance give the thread runner's rows; a worker killed midway still ends with one row per
+video; sharded scoring resumes by shard.
 
-The cluster is ``distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1)``
-started by the test; the flows join it through ``address`` as they would a remote scheduler.
+The Dask cluster is ``distributed.LocalCluster(processes=True, n_workers=2,
+threads_per_worker=1)`` started by the test; the flows join it through ``address`` as they
+would a remote scheduler. The Ray runs start their own local Ray instance as
+``--runner ray --workers 2`` does (``RayTaskRunner`` without an address: ``ray.init(num_cpus=2)``)
+and stop it when the job ends.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ def cluster():
         n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
     ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
         yield cluster, client
+        client.close()
+        # a worker that loaded torch + onnxruntime may need more than the 4 s Nanny.close
+        # waits by default to exit on 2 busy cores; let it exit instead of being killed
+        for nanny in list(cluster.workers.values()):
+            cluster.sync(nanny.close, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -55,28 +63,37 @@ def _crops(catalog: str, version: str) -> pd.DataFrame:
     return df.sort_values(["video_id", "frame_index", "face_index"]).reset_index(drop=True)
 
 
-def test_ingest_on_a_dask_cluster_gives_the_thread_runners_rows(
-    cluster, dev_clips, face_model, prefect_harness, tmp_path
-):
+def _ingest(clips: Path, catalog: Path, runner: str, **extra) -> tuple[dict, pd.DataFrame]:
     from flows.ingest_corpus import IngestConfig, ingest_corpus
 
-    local_cluster, client = cluster
-    params = IngestParams(n_frames=4)
-    runs = {}
-    for runner, extra in (("threads", {}), ("dask", {"address": local_cluster.scheduler_address})):
-        catalog = str(tmp_path / runner)
-        out = ingest_corpus(IngestConfig(root=str(dev_clips), corpus="dev", catalog=catalog,
-                                         params=params, runner=runner, **extra))  # fmt: skip
-        runs[runner] = (catalog, out)
-    (tc, thread_out), (dc, dask_out) = runs["threads"], runs["dask"]
-    assert [v["status"] for v in dask_out["videos"]] == ["ok"] * CLIPS
-    threads, dask = _crops(tc, thread_out["versions"]["face_crops"]), _crops(dc, dask_out["versions"]["face_crops"])  # fmt: skip
-    assert len(dask) == len(threads) > 0
+    config = IngestConfig(root=str(clips), corpus="dev", catalog=str(catalog),
+                          params=IngestParams(n_frames=4), runner=runner, **extra)  # fmt: skip
+    out = ingest_corpus(config)
+    return out, _crops(str(catalog), out["versions"]["face_crops"])
+
+
+@pytest.fixture(scope="module")
+def thread_ingest(dev_clips, face_model, prefect_harness, tmp_path_factory):
+    """The baseline: the same clips ingested by the default thread runner."""
+    return _ingest(dev_clips, tmp_path_factory.mktemp("threads-ingest"), "threads")
+
+
+def _assert_same_crops(other: pd.DataFrame, threads: pd.DataFrame) -> None:
+    assert len(other) == len(threads) > 0
     key = ["video_id", "frame_index", "face_index", "track_id", "status", "content_sha256"]
-    pd.testing.assert_frame_equal(dask[key], threads[key])
+    pd.testing.assert_frame_equal(other[key], threads[key])
     np.testing.assert_allclose(
-        np.stack(dask["landmarks"]), np.stack(threads["landmarks"]), atol=1e-3
+        np.stack(other["landmarks"]), np.stack(threads["landmarks"]), atol=1e-3
     )
+
+
+def test_ingest_on_a_dask_cluster_gives_the_thread_runners_rows(
+    cluster, dev_clips, thread_ingest, tmp_path
+):
+    local_cluster, client = cluster
+    out, crops = _ingest(dev_clips, tmp_path, "dask", address=local_cluster.scheduler_address)
+    assert [v["status"] for v in out["videos"]] == ["ok"] * CLIPS
+    _assert_same_crops(crops, thread_ingest[1])
     # the work ran in the worker processes, each building its face analyzer at most once
     # (per worker process, not per task); which worker gets which video is Dask's choice
     analyzers = client.run(lambda: len(__import__("tasks.resources").resources._all))
@@ -88,25 +105,52 @@ def _score_rows(out: dict) -> pd.DataFrame:
     return pd.DataFrame(out["results"])[cols].sort_values("video_id").reset_index(drop=True)
 
 
-def test_scoring_on_a_dask_cluster_gives_the_thread_runners_rows(
-    cluster, dev_clips, trained, tmp_path
-):
+def _score(clips: Path, trained, catalog: Path, runner: str, **extra) -> dict:
     from flows.score_media_archive import ScoreConfig, score_media_archive
     from tasks.score import resolve_detector
 
-    local_cluster, _ = cluster
     _, out, catalog_root = trained
     folder = resolve_detector(Catalog(catalog_root), out["detector"]).folder
-    results = {}
-    for runner, extra in (("threads", {}), ("dask", {"address": local_cluster.scheduler_address})):
-        config = ScoreConfig(source=str(dev_clips), detector=folder, archive="dev",
-                             catalog=str(tmp_path / runner), runner=runner, shard_size=2, **extra)  # fmt: skip
-        results[runner] = score_media_archive(config)
-    threads, dask = _score_rows(results["threads"]), _score_rows(results["dask"])
+    config = ScoreConfig(source=str(clips), detector=folder, archive="dev", catalog=str(catalog),
+                         runner=runner, shard_size=2, **extra)  # fmt: skip
+    return score_media_archive(config)
+
+
+@pytest.fixture(scope="module")
+def thread_scores(dev_clips, trained, tmp_path_factory) -> pd.DataFrame:
+    """The baseline: the same clips scored by the default thread runner."""
+    return _score_rows(_score(dev_clips, trained, tmp_path_factory.mktemp("threads"), "threads"))
+
+
+def test_scoring_on_a_dask_cluster_gives_the_thread_runners_rows(
+    cluster, dev_clips, trained, thread_scores, tmp_path
+):
+    local_cluster, _ = cluster
+    out = _score(dev_clips, trained, tmp_path, "dask", address=local_cluster.scheduler_address)
+    dask = _score_rows(out)
     assert len(dask) == CLIPS and (dask["status"] == "ok").all()
-    pd.testing.assert_frame_equal(dask, threads, check_exact=False, rtol=1e-5)
-    published = Catalog(str(tmp_path / "dask")).read_pandas("dev.scores")
+    pd.testing.assert_frame_equal(dask, thread_scores, check_exact=False, rtol=1e-5)
+    published = Catalog(str(tmp_path)).read_pandas("dev.scores")
     assert sorted(published["video_id"]) == sorted(dask["video_id"])
+
+
+@pytest.mark.slow  # two jobs, each starting and stopping a local Ray (~90 s on 2 loaded cores)
+def test_ingest_and_scoring_on_a_local_ray_instance_give_the_thread_runners_rows(
+    dev_clips, thread_ingest, trained, thread_scores, tmp_path
+):
+    ray = pytest.importorskip("ray")
+    pytest.importorskip("prefect_ray")
+    assert not ray.is_initialized()
+    out, crops = _ingest(dev_clips, tmp_path / "ingest", "ray", workers=2)
+    assert [v["status"] for v in out["videos"]] == ["ok"] * CLIPS
+    _assert_same_crops(crops, thread_ingest[1])
+    assert not ray.is_initialized()  # the job stopped the Ray instance it started
+    ray_rows = _score_rows(_score(dev_clips, trained, tmp_path / "score", "ray", workers=2))
+    assert len(ray_rows) == CLIPS and (ray_rows["status"] == "ok").all()
+    pd.testing.assert_frame_equal(ray_rows, thread_scores, check_exact=False, rtol=1e-5)
+    published = Catalog(str(tmp_path / "score")).read_pandas("dev.scores")
+    assert sorted(published["video_id"]) == sorted(ray_rows["video_id"])
+    assert not ray.is_initialized()
 
 
 def test_a_worker_killed_midway_still_ends_with_one_row_per_video(
