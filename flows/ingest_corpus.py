@@ -13,7 +13,7 @@ from data_catalog.catalog import default_root
 from data_catalog.preflight import check_writable
 from difffake_core.ingest import IngestParams
 from flows.config import CorpusSource
-from flows.runners import fan_out, fan_out_context
+from flows.runners import fan_out, fan_out_context, report_progress
 from tasks.ingest import ingest_video, list_corpus, publish_ingest, work_key
 from tasks.resources import close_all
 
@@ -41,6 +41,7 @@ def ingest_videos(
         entries, unmapped(params), unmapped(catalog_root), unmapped(key), unmapped(face_model)
     )
     try:
+        report_progress(futures)  # worker processes' events do not reach this process
         wait(futures)
     finally:
         close_all()  # MediaPipe graphs must close before the interpreter shuts down

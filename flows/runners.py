@@ -136,3 +136,29 @@ def fan_out_context(options: Any) -> Iterator[None]:
         return
     with shared_api():
         yield
+
+
+def tasks_run_here() -> bool:
+    """Whether the running flow's tasks run in this process (threads), so that the
+    ``tasks.progress`` events they emit reach this process's listeners (the CLI's bar)."""
+    from prefect.context import FlowRunContext
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    ctx = FlowRunContext.get()
+    return ctx is None or isinstance(ctx.task_runner, ThreadPoolTaskRunner)
+
+
+def report_progress(futures: list[Any]) -> None:
+    """Under a worker-process runner, emit each per-video task's ``video_done`` event here as
+    the task finishes (the event the task emitted stayed in its worker). Failed tasks are
+    left to the caller, which raises them when it reads the results."""
+    if tasks_run_here():
+        return
+    from prefect.futures import as_completed
+
+    from tasks.progress import emit
+
+    for future in as_completed(futures):
+        row = future.result(raise_on_failure=False)
+        if isinstance(row, dict):
+            emit("video_done", **row)

@@ -27,7 +27,7 @@ from data_catalog.preflight import check_writable
 from difffake_core.sharding import DEFAULT_SHARD_SIZE
 from flows.choices import DEFAULT_ADAPTER, DEFAULT_RUNTIME, AdapterName, RuntimeName
 from flows.config import JobOptions
-from flows.runners import RunnerName, fan_out, fan_out_context
+from flows.runners import fan_out, fan_out_context, report_progress
 from tasks.evidence import EvidenceMode, wants_sheet, write_evidence
 from tasks.progress import emit
 from tasks.resources import close_all
@@ -89,7 +89,7 @@ class _Tally:
                 self.counts[f"verdict: {r['verdict']}"] += 1
             if len(self.rows) < self.keep:
                 self.rows.append(r)
-            if progress:  # worker processes' events do not reach this process
+            if progress:  # a finished shard read back: no task reported its videos
                 emit("video_done", **r)
 
 
@@ -104,16 +104,16 @@ def score_shards(
     """Score every unfinished shard, at most ``shards_in_flight`` in flight, on the job's
     task runner (:func:`flows.runners.fan_out`)."""
     tally = _Tally(config.result_rows)
-    progress = RunnerName(config.runner) is not RunnerName.THREADS
     in_flight: deque = deque()
 
     def finish_oldest() -> None:
         digest, futures = in_flight.popleft()
+        report_progress(futures)  # each video as it finishes, from worker processes too
         wait(futures)
         results = [f.result() for f in futures]
         add_evidence(config, detector, catalog_root, results)
         finish_shard(catalog_root, detector.version, digest, results)
-        tally.add(results, skipped_shard=False, progress=progress)
+        tally.add(results, skipped_shard=False, progress=False)
 
     archive = config.archive_name()
     try:

@@ -16,6 +16,8 @@ import shutil
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +60,21 @@ def dev_clips(shared_dev, tmp_path_factory) -> Path:
     return root
 
 
+@contextmanager
+def video_events() -> Iterator[list[str]]:
+    """The ids of the ``video_done`` progress events this process receives (the CLI's bar)."""
+    from tasks.progress import subscribe
+
+    seen: list[str] = []
+    unsubscribe = subscribe(
+        lambda kind, p: seen.append(p["video_id"]) if kind == "video_done" else None
+    )
+    try:
+        yield seen
+    finally:
+        unsubscribe()
+
+
 def _crops(catalog: str, version: str) -> pd.DataFrame:
     df = Catalog(catalog).read_pandas("dev.face_crops", version)
     return df.sort_values(["video_id", "frame_index", "face_index"]).reset_index(drop=True)
@@ -91,8 +108,11 @@ def test_ingest_on_a_dask_cluster_gives_the_thread_runners_rows(
     cluster, dev_clips, thread_ingest, tmp_path
 ):
     local_cluster, client = cluster
-    out, crops = _ingest(dev_clips, tmp_path, "dask", address=local_cluster.scheduler_address)
+    with video_events() as events:
+        out, crops = _ingest(dev_clips, tmp_path, "dask", address=local_cluster.scheduler_address)
     assert [v["status"] for v in out["videos"]] == ["ok"] * CLIPS
+    # the progress bar hears of every video once, although the tasks ran in other processes
+    assert sorted(events) == sorted(v["video_id"] for v in out["videos"])
     _assert_same_crops(crops, thread_ingest[1])
     # the work ran in the worker processes, each building its face analyzer at most once
     # (per worker process, not per task); which worker gets which video is Dask's choice
@@ -126,9 +146,11 @@ def test_scoring_on_a_dask_cluster_gives_the_thread_runners_rows(
     cluster, dev_clips, trained, thread_scores, tmp_path
 ):
     local_cluster, _ = cluster
-    out = _score(dev_clips, trained, tmp_path, "dask", address=local_cluster.scheduler_address)
+    with video_events() as events:
+        out = _score(dev_clips, trained, tmp_path, "dask", address=local_cluster.scheduler_address)
     dask = _score_rows(out)
     assert len(dask) == CLIPS and (dask["status"] == "ok").all()
+    assert sorted(events) == sorted(dask["video_id"])  # one progress event per video
     pd.testing.assert_frame_equal(dask, thread_scores, check_exact=False, rtol=1e-5)
     published = Catalog(str(tmp_path)).read_pandas("dev.scores")
     assert sorted(published["video_id"]) == sorted(dask["video_id"])
