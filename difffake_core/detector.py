@@ -5,7 +5,8 @@ Folder layout (no pickle anywhere)::
 
     checksums.json           sha256 and size of every other file (verified on load)
     detector.json            card: settings, threshold, validation figures, data versions
-    extractor/               model.safetensors + card.json (see difffake_core.training)
+    extractor/               model.safetensors + card.json (see difffake_core.training),
+                             int8/ its calibrated int8 graph (difffake_core.quantization)
     signals/<name>/          one fitted signal each (difffake_core.signals.persistence)
     fusion.json/.safetensors percentile references, fusion rule, fused threshold
     anomaly/, baseline/      legacy pair-only detectors (format difffake-detector/1)
@@ -289,9 +290,18 @@ class Detector:
         )
 
     # -- persistence ---------------------------------------------------------------------
-    def save(self, directory: str | Path, extractor_dir: str | Path | None = None) -> Path:
-        """Write the detector folder; ``extractor_dir`` is copied into ``extractor/``."""
+    def save(
+        self, directory: str | Path, extractor_dir: str | Path | None = None, int8=None
+    ) -> Path:
+        """Write the detector folder; ``extractor_dir`` is copied into ``extractor/``.
+
+        ``int8``: a calibrated :class:`~difffake_core.quantization.Int8Model` of that
+        extractor, written to ``extractor/int8/`` (covered by the checksums like every file);
+        it must have been made from the very weights of ``extractor_dir``.
+        """
         import shutil
+
+        from difffake_core.quantization import save_int8, weights_sha256
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -306,6 +316,16 @@ class Detector:
         if extractor_dir is not None:
             shutil.copytree(extractor_dir, directory / "extractor", dirs_exist_ok=True)
         card = dict(self.card)
+        if int8 is not None:
+            if extractor_dir is None:
+                raise ValueError("an int8 model is saved with its extractor: pass extractor_dir")
+            if int8.card.get("weights_sha256") != weights_sha256(extractor_dir):
+                raise ValueError(
+                    f"the int8 model was quantised from other weights than {extractor_dir}'s"
+                )
+            save_int8(int8, directory / "extractor")
+            card["int8"] = {k: int8.card[k] for k in ("onnx_sha256", "calibration_crops",
+                            "calibration_sha256", "settings") if k in int8.card}  # fmt: skip
         card.update(
             format=FUSED_FORMAT if self.is_fused else FORMAT,
             signals=list(self.signals) if self.is_fused else None,

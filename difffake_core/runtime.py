@@ -157,13 +157,21 @@ def export_onnx(model: FaceExtractor, path: str | os.PathLike) -> Path:
     return path
 
 
-def _session_options(threads: int | None):
+def _session_options(threads: int | None, spin: bool = False):
+    """onnxruntime session options. ``spin=False`` (default) lets idle pool threads sleep
+    instead of busy-waiting for work: the embeddings are the same, and on 2 shared cores it
+    measured 7.9-9.3 instead of 10.5-12.9 CPU-ms per crop (fp32 Lite0) and 3.7-4.8 instead of
+    6.6-6.8 (int8) at batch 8-64 (``benchmarks/bench_cost.py``), CPU the face stage of the
+    next video can use. ``spin=True`` is onnxruntime's default (the path before issue 12)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+    if not spin:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     return options
 
 
@@ -182,6 +190,7 @@ class OnnxRuntime:
         onnx_path: str | os.PathLike,
         threads: int | None = None,
         batch_size: int = 32,
+        spin: bool = False,
     ) -> None:
         import onnxruntime as ort
 
@@ -191,8 +200,9 @@ class OnnxRuntime:
         if not self.onnx_path.is_file():
             export_onnx(self.model, self.onnx_path)
         self.session = ort.InferenceSession(
-            str(self.onnx_path), _session_options(threads), providers=["CPUExecutionProvider"]
-        )
+            str(self.onnx_path), _session_options(threads, spin),
+            providers=["CPUExecutionProvider"],
+        )  # fmt: skip
         self.embed_dim = model.embed_dim
 
     def embed(self, batch_uint8_nhwc: np.ndarray) -> np.ndarray:
@@ -224,16 +234,23 @@ def quantize_onnx(
     mode: str = "static",
     calibration: np.ndarray | None = None,
     batch_size: int = 8,
+    quant_format: str = "qdq",
+    per_channel: bool = True,
+    calibrate_method: str = "minmax",
+    exclude: tuple[str, ...] | list[str] = (),
 ) -> Path:
     """Write an int8 copy of an fp32 embedding graph (atomically).
 
-    ``"static"``: QDQ format, symmetric per-channel int8 weights, uint8 activations whose
-    ranges are calibrated (min-max) on ``calibration``, float32 ``(N, 3, S, S)`` network
-    inputs (already normalised). ``"dynamic"``: ``quantize_dynamic`` with int8 weights;
+    ``"static"``: ``quant_format`` ``"qdq"`` (or ``"qoperator"``), symmetric int8 weights
+    (per output channel by default), uint8 activations whose ranges are calibrated
+    (``calibrate_method``: ``"minmax"``, ``"percentile"`` or ``"entropy"``) on
+    ``calibration``, float32 ``(N, 3, S, S)`` network inputs (already normalised); the nodes
+    named in ``exclude`` stay float. ``"dynamic"``: ``quantize_dynamic`` with int8 weights;
     ``calibration`` is not used.
     """
     from onnxruntime.quantization import (
         CalibrationDataReader,
+        CalibrationMethod,
         QuantFormat,
         QuantType,
         quantize_dynamic,
@@ -261,9 +278,14 @@ def quantize_onnx(
                 batch = next(self._it, None)
                 return None if batch is None else {"images": np.ascontiguousarray(batch)}
 
+        formats = {"qdq": QuantFormat.QDQ, "qoperator": QuantFormat.QOperator}
+        methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+                   "entropy": CalibrationMethod.Entropy}  # fmt: skip
         quantize_static(
-            str(fp32_path), str(tmp), _Reader(), quant_format=QuantFormat.QDQ,
-            per_channel=True, weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
+            str(fp32_path), str(tmp), _Reader(), quant_format=formats[quant_format],
+            per_channel=per_channel, weight_type=QuantType.QInt8,
+            activation_type=QuantType.QUInt8, calibrate_method=methods[calibrate_method],
+            nodes_to_exclude=list(exclude),
         )  # fmt: skip
     os.replace(tmp, out_path)
     return out_path
@@ -272,25 +294,43 @@ def quantize_onnx(
 class OnnxInt8Runtime(OnnxRuntime):
     """The embedding graph quantised to int8 (see the module docstring), run by onnxruntime.
 
-    ``onnx_path``: the fp32 export (made if missing); the int8 copy is cached beside it,
-    named by mode and, for ``"static"``, by a digest of the calibration crops, so other
-    calibration data never reuses a stale copy. ``calibration``: ``(N, S, S, 3)`` uint8 face
-    crops (static mode; a few hundred crops of real faces are plenty).
+    ``stored``: a calibrated int8 graph made at detector fit time
+    (:class:`~difffake_core.quantization.Int8Model`, verified by
+    :func:`~difffake_core.quantization.load_int8`): run as is, nothing is exported or
+    quantised. Otherwise ``onnx_path`` is the fp32 export (made if missing) and the int8 copy
+    is cached beside it, named by mode and, for ``"static"``, by a digest of the calibration
+    crops, so other calibration data never reuses a stale copy. ``calibration``:
+    ``(N, S, S, 3)`` uint8 face crops (static mode; a few hundred crops of real faces).
     """
 
     def __init__(
         self,
         model: FaceExtractor,
-        onnx_path: str | os.PathLike,
+        onnx_path: str | os.PathLike | None = None,
         calibration: np.ndarray | None = None,
         mode: str = "static",
         threads: int | None = None,
         batch_size: int = 32,
+        stored=None,
+        spin: bool = False,
     ) -> None:
         import onnxruntime as ort
 
         self.model = model.eval()
         self.batch_size = batch_size
+        self.embed_dim = model.embed_dim
+        self.mode = mode
+        self.name = "int8-onnx" if mode == "static" else "int8-onnx-dynamic"
+        options = _session_options(threads, spin)
+        if stored is not None:
+            self.fp32_path, self.onnx_path, self.stored = None, None, stored
+            self.session = ort.InferenceSession(
+                stored.onnx, options, providers=["CPUExecutionProvider"]
+            )
+            return
+        self.stored = None
+        if onnx_path is None:
+            raise ValueError("OnnxInt8Runtime needs onnx_path (the fp32 export) or stored")
         self.fp32_path = Path(onnx_path)
         if not self.fp32_path.is_file():
             export_onnx(self.model, self.fp32_path)
@@ -302,8 +342,9 @@ class OnnxInt8Runtime(OnnxRuntime):
 
                 raise UsageError(
                     "the int8-onnx runtime (static) needs calibration face crops (N, S, S, 3) "
-                    "uint8 (the scoring flows do not pass them yet: use runtime 'onnx' there), "
-                    "or mode='dynamic' (measured slower than fp32 on this extractor)"
+                    "uint8, or an extractor that carries a calibrated int8 model (detectors "
+                    "made by `difffake retrain` do); otherwise use runtime 'onnx' (or "
+                    "mode='dynamic', measured slower than fp32 on this extractor)"
                 )
             calibration = _check_batch(calibration)
             key = calibration_digest(calibration)
@@ -311,12 +352,9 @@ class OnnxInt8Runtime(OnnxRuntime):
         self.onnx_path = quantized_onnx_path(self.fp32_path, mode, key)
         if not self.onnx_path.is_file():
             quantize_onnx(self.fp32_path, self.onnx_path, mode, inputs)
-        self.mode = mode
-        self.name = "int8-onnx" if mode == "static" else "int8-onnx-dynamic"
         self.session = ort.InferenceSession(
-            str(self.onnx_path), _session_options(threads), providers=["CPUExecutionProvider"]
+            str(self.onnx_path), options, providers=["CPUExecutionProvider"]
         )
-        self.embed_dim = model.embed_dim
 
 
 def tensorrt_available() -> bool:
@@ -538,6 +576,15 @@ def onnx_cache_path(checkpoint_dir: str | os.PathLike, input_size: int) -> Path:
     return directory / f"embed-{input_size}px-{_file_digest(directory / MODEL_FILE)}.onnx"
 
 
+def _stored_int8(checkpoint: str | os.PathLike | None):
+    """The verified int8 model stored in ``checkpoint``, or None when it has none."""
+    from difffake_core.quantization import has_int8, load_int8
+
+    if checkpoint is None or not has_int8(checkpoint):
+        return None
+    return load_int8(checkpoint)
+
+
 def create_runtime(
     name: str,
     model: FaceExtractor | None = None,
@@ -553,7 +600,9 @@ def create_runtime(
     ``save_extractor``). The ONNX file goes to ``onnx_path``, else next to ``checkpoint``;
     with neither, ``"onnx"`` raises. TensorRT engines are cached in ``engine_dir`` (default:
     ``tensorrt/`` in the user cache). ``kwargs`` go to the runtime class (``"int8-onnx"``:
-    ``calibration`` crops and ``mode``, see :class:`OnnxInt8Runtime`)."""
+    ``calibration`` crops and ``mode``, see :class:`OnnxInt8Runtime`). ``"int8-onnx"`` without
+    ``calibration`` runs the calibrated int8 model stored in ``checkpoint`` (``int8/``, made
+    at detector fit time, see :mod:`difffake_core.quantization`) after verifying it."""
     if name not in RUNTIME_NAMES:
         from difffake_core.errors import UnknownNameError
 
@@ -587,6 +636,11 @@ def create_runtime(
         return _tensorrt_or_cuda(model, engine_dir=engine_dir, **kwargs)
     if name == "cuda":
         return CudaRuntime(model, **kwargs)
+    if name == "int8-onnx" and "calibration" not in kwargs and kwargs.get("mode") != "dynamic":
+        stored = _stored_int8(checkpoint)
+        if stored is not None:
+            return OnnxInt8Runtime(model, threads=threads, batch_size=batch_size, stored=stored,
+                                   spin=kwargs.get("spin", False))  # fmt: skip
     if name in ("onnx", "int8-onnx"):
         if onnx_path is None:
             raise ValueError(
@@ -596,5 +650,5 @@ def create_runtime(
         if name == "int8-onnx":
             return OnnxInt8Runtime(model, onnx_path, threads=threads, batch_size=batch_size,
                                    **kwargs)  # fmt: skip
-        return OnnxRuntime(model, onnx_path, threads=threads, batch_size=batch_size)
+        return OnnxRuntime(model, onnx_path, threads=threads, batch_size=batch_size, **kwargs)
     return TorchRuntime(model, threads=threads, batch_size=batch_size, **kwargs)
