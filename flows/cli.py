@@ -351,7 +351,9 @@ def _add_score(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--detector", help="NAME[@VERSION] or a detector folder (default: newest)")
     p.add_argument("--archive", help="dataset prefix for the results")
     p.add_argument("--out", default="difffake_scores", help="folder for Parquet/CSV results")
-    p.add_argument("--runtime", default="auto", help="auto, onnx, torch, cuda, tensorrt")
+    p.add_argument("--runtime", default="auto", help="auto, onnx, int8-onnx (the detector's "
+                   "calibrated int8 extractor: faster, not equal to fp32), torch, cuda, "
+                   "tensorrt")  # fmt: skip
     p.add_argument("--limit", type=int)
     p.add_argument("--shard-size", type=int, help="videos per shard (default 1000)")
     p.add_argument("--shards-in-flight", type=int, help="shards submitted at once (default 2)")
@@ -425,7 +427,9 @@ def _add_explain(sub: argparse._SubParsersAction) -> None:
     p.add_argument("video", help="a video file")
     p.add_argument("--detector", help="NAME[@VERSION] or a detector folder (default: newest)")
     p.add_argument("--out", default="evidence", help="folder for the sheet (default ./evidence)")
-    p.add_argument("--runtime", default="auto", help="auto, onnx, torch, cuda, tensorrt")
+    p.add_argument("--runtime", default="auto", help="auto, onnx, int8-onnx (the detector's "
+                   "calibrated int8 extractor: faster, not equal to fp32), torch, cuda, "
+                   "tensorrt")  # fmt: skip
     p.set_defaults(fn=cmd_explain)
 
 

@@ -18,6 +18,7 @@ from data_catalog.catalog import default_root
 from difffake_core.detector import PairSettings
 from difffake_core.detector_fit import check_training_data, split_real_videos
 from difffake_core.ingest import IngestParams
+from difffake_core.quantization import DEFAULT_CALIBRATION_CROPS
 from difffake_core.signals import MIN_CALIBRATION, FusionRule
 from flows.choices import (
     DEFAULT_ANOMALY_MODEL,
@@ -70,6 +71,11 @@ class DetectorSettings(BaseModel):
         0.3, gt=0.0, lt=1.0, description="Share of real videos held out (all of them calibrate)"
     )
     runtime: RuntimeName = DEFAULT_RUNTIME
+    int8_calibration_crops: int = Field(
+        DEFAULT_CALIBRATION_CROPS, ge=0,
+        description="Crops of the fitting reals that calibrate the extractor's int8 graph "
+        "stored in the detector (for scoring with --runtime int8-onnx); 0: none stored",
+    )  # fmt: skip
     seed: int = 0
 
 
@@ -152,6 +158,7 @@ def fit_on_videos(
         settings.anomaly_model, settings.anomaly_params, settings.baseline_model,
         settings.target_fpr, card, list(settings.signals), settings.signal_overrides,
         settings.fusion_rule.value, settings.min_calibration,
+        int8_crops=settings.int8_calibration_crops, seed=settings.seed,
     )  # fmt: skip
     return {
         "corpus": corpus,

@@ -17,11 +17,22 @@ from difffake_core.detector_fit import (
     split_real_videos,  # noqa: F401  (re-exported for flows)
 )
 from difffake_core.detector_fit import fit_detector as fit_core
+from difffake_core.embedding import prepare_crops
+from difffake_core.quantization import (
+    DEFAULT_CALIBRATION_CROPS,
+    Int8Model,
+    Int8Settings,
+    calibration_indices,
+    quantize_extractor,
+    weights_sha256,
+)
 from difffake_core.signals import MIN_CALIBRATION, FaceSet, build_faceset
 from difffake_core.status import Status
+from difffake_core.training.checkpoint import load_extractor
+from tasks.data import usable_crops
 from tasks.embed import vectors_of
 
-STAGE_VERSION = "detector-2"  # 2: fused signals
+STAGE_VERSION = "detector-3"  # 2: fused signals; 3: calibrated int8 extractor inside
 INPUT_KINDS = ("extractor", "embeddings", "embedding_pairs", "face_crops")
 
 
@@ -79,10 +90,14 @@ def fit_detector(
     signal_overrides: dict[str, dict[str, Any]] | None = None,
     fusion_rule: str = FitSettings.fusion_rule,
     min_calibration: int = MIN_CALIBRATION,
+    int8_crops: int = DEFAULT_CALIBRATION_CROPS,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Fit every signal on the reals of ``fit_ids``, calibrate the fusion on the reals of
     ``calibrate_ids``; register ``{corpus}.detector``. ``versions`` holds the extractor,
-    embeddings, pairs and (for landmarks) face-crops versions."""
+    embeddings, pairs and (for landmarks) face-crops versions. With ``int8_crops`` > 0 the
+    extractor's int8 graph is calibrated on that many crops of the ``fit_ids`` reals (drawn
+    with ``seed``) and stored in the detector, for the ``int8-onnx`` runtime."""
     catalog = Catalog(catalog_root)
     settings = FitSettings(
         pairs, anomaly_model, anomaly_params or {}, baseline_model, target_fpr,
@@ -92,6 +107,8 @@ def fit_detector(
     inputs = [DatasetRef.of(corpus, k, v) for k, v in versions.items() if k in INPUT_KINDS]
     params = {**settings.as_params(), "fit_videos": sorted(fit_ids),
               "calibrate_videos": sorted(calibrate_ids)}  # fmt: skip
+    if int8_crops > 0:
+        params["int8"] = Int8Settings(crops=int8_crops, seed=seed).as_dict()
 
     def build(w) -> None:
         faces = video_facesets(catalog, corpus, versions["embeddings"], versions.get("face_crops"))
@@ -105,17 +122,42 @@ def fit_detector(
         fitted = fit_core(pick(fit_ids), pick(calibrate_ids), settings, pick(fakes),
                           {**(card or {}), "corpus": corpus, "data_versions": data_versions})  # fmt: skip
         w.metadata.update(fitted.metadata)
-        save_detector(fitted.detector, catalog, versions, corpus, w)
+        int8 = None
+        if int8_crops > 0 and versions.get("face_crops"):
+            int8 = calibrated_int8(catalog, corpus, versions, fit_ids,
+                                   Int8Settings(crops=int8_crops, seed=seed))  # fmt: skip
+            w.metadata["int8_calibration_crops"] = int8.card["calibration_crops"]
+        save_detector(fitted.detector, catalog, versions, corpus, w, int8)
 
     out = run_stage(catalog, dataset_name(corpus, "detector"), STAGE_VERSION, inputs, params, build)
     return {"version": out.ref.version, "reused": out.reused, **out.metadata}
 
 
-def save_detector(detector, catalog: Catalog, versions: dict[str, str], corpus: str, w) -> None:
-    """Write ``detector`` (with its extractor's files) into the writer ``w``."""
+def calibrated_int8(
+    catalog: Catalog, corpus: str, versions: dict[str, str], fit_ids: list[str],
+    settings: Int8Settings,
+) -> Int8Model:  # fmt: skip
+    """The extractor's int8 graph, calibrated on ``settings.crops`` usable crops of the real
+    videos among ``fit_ids`` (sampled frames; drawn by :func:`calibration_indices`)."""
+    crops = usable_crops(catalog, corpus, versions["face_crops"], video_ids=list(fit_ids))
+    labels = catalog.read_pandas(dataset_name(corpus, "videos")).set_index("video_id")["label"]
+    idx = calibration_indices(crops["video_id"].to_numpy(),
+                              labels.reindex(crops["video_id"]).to_numpy(object),
+                              settings.crops, settings.seed)  # fmt: skip
+    ext = catalog.artifact_path(dataset_name(corpus, "extractor"), versions["extractor"])
+    model, card = load_extractor(ext)
+    images = prepare_crops(list(crops["crop"].iloc[idx]), int(card["input_size"]))
+    return quantize_extractor(model, images, weights_sha256(ext), settings)
+
+
+def save_detector(
+    detector, catalog: Catalog, versions: dict[str, str], corpus: str, w,
+    int8: Int8Model | None = None,
+) -> None:  # fmt: skip
+    """Write ``detector`` (with its extractor's files and ``int8`` model) into the writer ``w``."""
     with tempfile.TemporaryDirectory() as tmp:
         ext = catalog.artifact_path(dataset_name(corpus, "extractor"), versions["extractor"])
-        detector.save(tmp, extractor_dir=ext)
+        detector.save(tmp, extractor_dir=ext, int8=int8)
         w.metadata["content_version"] = detector.version  # binds this version to its bytes
         for root, _, files in os.walk(tmp):
             for f in files:
