@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from difffake_core.embedding import SharedBatches
 from difffake_core.faces.assets import cache_dir
 from difffake_core.runtime import create_runtime, onnx_cache_path
 from difffake_core.training.checkpoint import read_card
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, str], object] = {}
+_shared: dict[tuple[str, str], SharedBatches] = {}
 
 
 def embedder(checkpoint_dir: str, runtime: str = "auto"):
@@ -31,3 +33,16 @@ def embedder(checkpoint_dir: str, runtime: str = "auto"):
 
 def extractor_dir(catalog, name: str, version: str) -> str:
     return str(Path(catalog.artifact_path(name, version)))
+
+
+def shared_embedder(checkpoint_dir: str, runtime: str = "auto") -> SharedBatches:
+    """Crops -> embeddings through this process's runtime, in batches shared by every video
+    being scored in the process at the time (threads of one worker): a video with few faces
+    rides along with its neighbours' crops. Each video still gets its own embeddings, and a
+    failure its own error (see :class:`~difffake_core.embedding.SharedBatches`)."""
+    model, size = embedder(checkpoint_dir, runtime)
+    key = (str(checkpoint_dir), runtime)
+    with _lock:
+        if key not in _shared:
+            _shared[key] = SharedBatches(model, size)
+        return _shared[key]

@@ -23,7 +23,6 @@ from data_catalog import Catalog, fingerprint
 from data_catalog.adapters import get_adapter, is_pattern
 from data_catalog.schemas import MEDIA, PAIR_SCORES, SCORES
 from difffake_core.detector import Detector
-from difffake_core.embedding import embed_crops
 from difffake_core.errors import ModelAssetError, UsageError
 from difffake_core.ingest import IngestParams
 from difffake_core.sharding import shard_bounds, shard_digest
@@ -34,7 +33,7 @@ from tasks.embed import extractor_head
 from tasks.evidence import EVIDENCE_CROPS, evidence_crops_table, keeps_crops
 from tasks.progress import emit
 from tasks.resources import face_stage
-from tasks.runtime import embedder
+from tasks.runtime import shared_embedder
 
 STAGE_VERSION = "score-2"  # 2: fused signals, per-signal columns
 MEDIA_VERSION = "media-1"
@@ -211,8 +210,7 @@ def _scored(vf, entry, sha, detector_version, detector_folder, params, runtime):
     detector = load_detector(detector_folder)
     faces = [r for r in vf.rows if r.status == Status.OK]
     ckpt = os.path.join(detector_folder, "extractor")
-    model, size = embedder(ckpt, runtime)
-    result = score_faces(detector, sha, faces, lambda crops: embed_crops(model, crops, size),
+    result = score_faces(detector, sha, faces, shared_embedder(ckpt, runtime),
                          extractor_head(ckpt), params.crop_size, vf.info and vf.info.fps)  # fmt: skip
     row = _result_row(entry, sha, detector_version,
                       **score_values(result, detector.threshold, len(faces)))  # fmt: skip
