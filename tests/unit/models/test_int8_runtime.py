@@ -61,11 +61,12 @@ def test_dynamic_mode_and_clear_errors(tmp_path, tiny_model, photos):
 @pytest.mark.shared
 @pytest.mark.slow
 def test_lite0_int8_agrees_with_fp32_on_real_face_crops(tmp_path, shared_dev):
-    """Cosine per crop between int8 and fp32 embeddings of real face crops (dev clips),
-    calibrated on crops of the shared still photos (none of them in the clips)."""
-    from benchmarks.bench_cost import calibration_crops
+    """Cosine per crop between int8 and fp32 embeddings of real face crops (dev clips), the
+    int8 model calibrated as ``retrain`` does, on real crops of other clips (dev2's)."""
+    from benchmarks.bench_cost import SHARED_DEV2, int8_from, real_crops
     from difffake_core.faces.analyzer import FaceAnalyzer
     from difffake_core.ingest import IngestParams, process_video
+    from difffake_core.quantization import Int8Settings
 
     model = create_extractor("efficientnet_lite0", weights="default").eval()
     clips = sorted((shared_dev / "real").glob("*.mp4"))[::5]
@@ -75,8 +76,8 @@ def test_lite0_int8_agrees_with_fp32_on_real_face_crops(tmp_path, shared_dev):
             str(c), IngestParams(n_frames=6), analyzer, encode=False).rows if r.status == "ok"]  # fmt: skip
     batch = np.stack(crops)
     fp32 = R.OnnxRuntime(model, tmp_path / "lite0.onnx").embed(batch)
-    calib = calibration_crops(model.input_size)
-    int8 = R.OnnxInt8Runtime(model, tmp_path / "lite0.onnx", calibration=calib).embed(batch)
-    cos = _cosine(int8, fp32)
+    images, rows = real_crops(SHARED_DEV2, 8, limit=6)
+    int8 = R.OnnxInt8Runtime(model, stored=int8_from(model, images, rows, Int8Settings()))
+    cos = _cosine(int8.embed(batch), fp32)
     assert len(cos) >= 40
     assert cos.mean() > 0.97 and cos.min() > 0.9, (cos.mean(), cos.min())
