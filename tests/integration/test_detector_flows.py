@@ -201,3 +201,42 @@ def test_killed_scoring_run_resumes(trained, demo_corpus, tmp_path):
     scores = Catalog(catalog_root).read_pandas("killed.scores")
     assert len(scores) == 8 and scores["video_id"].is_unique
     assert (scores["status"] == "ok").all()
+
+
+def test_retrain_stores_an_int8_extractor_calibrated_on_the_fitting_reals(
+    trained, demo_corpus, tmp_path
+):
+    from difffake_core.embedding import prepare_crops
+    from difffake_core.quantization import calibration_indices, load_int8
+    from difffake_core.runtime import calibration_digest
+    from flows.score_media_archive import ScoreConfig, score_media_archive
+    from tasks.data import usable_crops
+
+    _, out, catalog_root = trained
+    cat = Catalog(catalog_root)
+    version = out["versions"]["detector"]
+    folder = Path(cat.artifact_path("tiny.detector", version))
+    card = load_int8(folder / "extractor").card  # verified against bytes and weights
+    fit_ids = cat.manifest("tiny.detector", version).parameters["fit_videos"]
+    videos = cat.read_pandas("tiny.videos").set_index("video_id")
+    assert set(videos.loc[fit_ids, "label"]) == {"real"}
+    # the card's calibration digest is that of the seeded draw from the fitting reals' crops
+    crops = usable_crops(cat, "tiny", out["versions"]["face_crops"], video_ids=fit_ids)
+    idx = calibration_indices(crops["video_id"].to_numpy(),
+                              videos["label"].reindex(crops["video_id"]).to_numpy(object),
+                              256, 0)  # fmt: skip
+    assert card["calibration_crops"] == len(idx) == min(256, len(crops))
+    images = prepare_crops(list(crops["crop"].iloc[idx]), card["input_size"])
+    assert card["calibration_sha256"] == calibration_digest(images)
+    # scoring with --runtime int8-onnx needs no training data
+    archive = tmp_path / "archive"
+    shutil.copytree(demo_corpus["test"] / "fake", archive)
+    for i, video in enumerate(sorted(archive.rglob("*.mp4"))):
+        # new content (a trailing MP4 'free' box): scores are kept per detector and content
+        with open(video, "ab") as f:
+            f.write(struct.pack(">I4s", 8 + 16, b"free") + bytes([100 + i]) * 16)
+    result = score_media_archive(ScoreConfig(
+        source=str(archive), catalog=catalog_root, detector=out["detector"],
+        archive="int8", runtime="int8-onnx"))  # fmt: skip
+    assert result["results"] and not any(r["skipped"] for r in result["results"])
+    assert all(r["status"] == "ok" and np.isfinite(r["fake_score"]) for r in result["results"])

@@ -103,3 +103,16 @@ def test_lite0_runtimes_agree_on_real_photos(tmp_path):
     compiled = R.TorchRuntime(model, compile=True, threads=1).embed(photos)
     assert _relative_error(onnx, eager) < 1e-4
     assert _relative_error(compiled, eager) < 1e-4
+
+
+def test_onnx_input_equals_the_model_preprocessing(tiny_name, photos):
+    from difffake_core.runtime import onnx_input
+
+    model = create_extractor(tiny_name, weights="none").eval()
+    want = model.preprocess(photos).numpy()
+    got = onnx_input(model, photos)
+    assert got.shape == want.shape and got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, want)
+    # another size is resized by the model's own preprocessing
+    big = np.repeat(np.repeat(photos, 2, axis=1), 2, axis=2)
+    np.testing.assert_array_equal(onnx_input(model, big), model.preprocess(big).numpy())
