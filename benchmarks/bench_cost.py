@@ -5,12 +5,13 @@ Paths (same videos, alternated video by video so machine load hits them alike):
 
 * ``today``: the path before issue 12: faces detected on every frame
   (``IngestParams(face_tracking=False)``), crops encoded to PNG and decoded again for the
-  extractor, fp32 ONNX runtime with onnxruntime's default busy-waiting threads
-  (``spin=True``).
-* ``tracked-spin``: faces tracked between key frames (``face_tracking=True``), crops handed
-  to the extractor as pixels (``process_video(..., encode=False)``), fp32 ONNX, spinning
-  threads (the state before the no-spin default).
-* ``tracked``: as ``tracked-spin`` with the runtime's default now: idle threads sleep.
+  extractor, fp32 ONNX runtime as it was: torch preprocessing, onnxruntime's default
+  busy-waiting threads (:class:`BeforeRuntime`).
+* ``tracked-before``: faces tracked between key frames (``face_tracking=True``), crops handed
+  to the extractor as pixels (``process_video(..., encode=False)``), the same runtime.
+* ``tracked-spin``: as ``tracked-before``, crops normalised in numpy
+  (:func:`~difffake_core.runtime.onnx_input`), threads still spinning.
+* ``tracked``: the runtime's defaults now: numpy normalisation, idle threads sleep.
 * ``tracked-shared``: as ``tracked``, with the crops of ``--group`` videos embedded in shared
   batches (:class:`~difffake_core.embedding.SharedBatches`, what the scoring tasks do when
   several videos are in flight in one process); embed CPU is split evenly over the group.
@@ -96,11 +97,30 @@ def int8_from(model, images: np.ndarray, rows: list, settings: Int8Settings):
     return quantize_extractor(model, images[idx], "bench", settings)
 
 
+class BeforeRuntime:
+    """The fp32 ONNX runtime as it was before issue 12: torch preprocessing (its OpenMP
+    pool) and onnxruntime's spinning threads (``spin=True``). Same embeddings."""
+
+    name = "onnx-before"
+
+    def __init__(self, runtime) -> None:
+        self.runtime = runtime
+
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        rt = self.runtime
+        out = [rt.session.run(["embeddings"], {"images": rt.model.preprocess(batch[s]).numpy()})[0]
+               for s in (slice(i, i + rt.batch_size) for i in range(0, len(batch), rt.batch_size))]  # fmt: skip
+        return np.concatenate(out) if out else np.zeros((0, rt.embed_dim), np.float32)
+
+
 def make_runtimes(model, folder: Path, frames: int) -> dict:
     onnx = folder / "embed.onnx"
     images, rows = real_crops(SHARED_DEV2, frames, limit=8)
     int8 = int8_from(model, images, rows, Int8Settings())
     return {
+        "fp32-before": BeforeRuntime(
+            create_runtime("onnx", model=model, onnx_path=onnx, spin=True)
+        ),
         "fp32-spin": create_runtime("onnx", model=model, onnx_path=onnx, spin=True),
         "fp32": create_runtime("onnx", model=model, onnx_path=onnx),
         "int8": OnnxInt8Runtime(model, stored=int8),
@@ -145,7 +165,8 @@ def run_cost(videos, frames, model, runtimes, group: int = 4, print_fn=print) ->
     base = IngestParams(n_frames=frames)
     tracked = replace(base, face_tracking=True)
     plans = {
-        "today": (replace(base, face_tracking=False), runtimes["fp32-spin"], True),
+        "today": (replace(base, face_tracking=False), runtimes["fp32-before"], True),
+        "tracked-before": (tracked, runtimes["fp32-before"], False),
         "tracked-spin": (tracked, runtimes["fp32-spin"], False),
         "tracked": (tracked, runtimes["fp32"], False),
         "tracked-int8": (tracked, runtimes["int8"], False),
@@ -391,7 +412,7 @@ def run(videos=None, frames: int = 32, quality: bool = True, group: int = 4,
         runtimes = make_runtimes(model, Path(tmp), frames)
         out = {"cost": run_cost(videos, frames, model, runtimes, group, print_fn)}
         out["batching"] = {
-            k: run_batching(videos, frames, model, runtimes[k], print_fn) for k in ("fp32", "int8-1t")
+            k: run_batching(videos, frames, model, runtimes[k], print_fn) for k in ("fp32-before", "fp32", "int8-1t")
         }  # fmt: skip
         if quality:
             out["quality"] = run_quality(frames, model, runtimes, print_fn)
