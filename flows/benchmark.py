@@ -49,6 +49,9 @@ class BenchmarkConfig(JobOptions, DetectorSettings):
     )
     n_boot: int = Field(1000, ge=0, description="Bootstrap resamples per interval")
     out_dir: str = Field("benchmark", description="Folder for report.md, metrics.json, plots")
+    int8_calibration_crops: int = Field(
+        0, ge=0, description="The folds score catalog embeddings (fp32): no int8 graph by default"
+    )
 
 
 def corpus_name(root: str) -> str:
