@@ -27,6 +27,7 @@ from difffake_core.faces.analyzer import FaceAnalyzer, FaceObservation
 from difffake_core.faces.change import changed_outside, thumbnail
 from difffake_core.faces.crop import crop_face, encode_crop
 from difffake_core.faces.quality import QualityThresholds, face_status
+from difffake_core.faces.shots import face_texture, scene_signature
 from difffake_core.faces.tracks import (
     FaceTracker,
     Sighting,
@@ -96,7 +97,10 @@ class IngestParams:
 
     Tracks (see :mod:`difffake_core.faces.tracks`): ``track_max_gap`` sampled frames a person
     may be missing and keep their track; ``track_max_shift`` face heights a face may move per
-    sampled frame; ``track_max_size_ratio``, ``track_max_appearance_dist``.
+    sampled frame; ``track_max_size_ratio``, ``track_max_appearance_dist``. Shot cuts: a face
+    does not continue a track when the picture changed by more than ``track_cut_scene_change``
+    since the track was last seen *and* the face differs from the track's recent faces by
+    more than ``track_cut_face_change`` (``track_cut_scene_change=inf`` turns this off).
     """
 
     n_frames: int = 32
@@ -123,6 +127,8 @@ class IngestParams:
     track_max_shift: float = _TRACKS.max_shift
     track_max_size_ratio: float = _TRACKS.max_size_ratio
     track_max_appearance_dist: float = _TRACKS.max_appearance_dist
+    track_cut_scene_change: float = _TRACKS.cut_scene_change
+    track_cut_face_change: float = _TRACKS.cut_face_change
     neighbour_offsets: tuple[int, ...] = ()
     face_tracking: bool = True
     redetect_every: int = 8
@@ -167,6 +173,8 @@ class IngestParams:
             max_shift=self.track_max_shift,
             max_size_ratio=self.track_max_size_ratio,
             max_appearance_dist=self.track_max_appearance_dist,
+            cut_scene_change=self.track_cut_scene_change,
+            cut_face_change=self.track_cut_face_change,
         )
 
 
@@ -292,10 +300,15 @@ def frame_rows(
         ]  # fmt: skip
     thresholds = params.quality()
     sightings = [
-        Sighting(f.box, appearance_histogram(frame, f.box), geometry_signature(f.landmarks68))
+        Sighting(
+            f.box,
+            appearance_histogram(frame, f.box),
+            geometry_signature(f.landmarks68),
+            face_texture(frame, f.landmarks68),
+        )
         for f in kept
     ]
-    tracks = tracker.update(step, sightings)
+    tracks = tracker.update(step, sightings, scene_signature(frame))
     rows = []
     for k, (face, track) in enumerate(zip(kept, tracks, strict=True)):
         status = face_status(face, frame.shape[:2], thresholds)

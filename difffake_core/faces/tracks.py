@@ -18,6 +18,19 @@ matrix) on a cost that adds four terms, each the distance divided by its gate:
 * geometry (optional): mean absolute log-difference of landmark proportions
   (:func:`geometry_signature`) to the track's running mean, allowed ``max_geometry_dist``.
 
+**Shot cuts.** A cut can put another person's face where the last one was, and then every gate
+above passes. With a scene signature per step (:func:`~difffake_core.faces.shots.scene_signature`)
+and a face texture per sighting (:func:`~difffake_core.faces.shots.face_texture`), a link is
+also refused when *both* the picture changed like a cut since the track was last seen
+(:func:`~difffake_core.faces.shots.scene_change` above ``cut_scene_change``) *and* the face
+differs from each of the track's last ``texture_memory`` faces
+(:func:`~difffake_core.faces.shots.texture_distance` above ``cut_face_change``). Neither cue
+alone splits a track: a fast pan, a shaking phone or a light show changes the picture but not
+the face; a head turn or an expression changes the face but not the picture (a face-filling
+crop that turns its head changes both, and is the measured way this gate still splits a
+continuous shot). ``cut_scene_change = inf`` turns the gate off. See
+:mod:`difffake_core.faces.shots` for what the defaults separate.
+
 A pair over any gate cannot be assigned (its cost is a large constant, so the assignment first
 links as many feasible pairs as it can, then minimises their cost); a track's appearance and
 geometry are exponential running means (``momentum``). Faces left unassigned start new tracks,
@@ -34,6 +47,7 @@ in one track.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -41,12 +55,21 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from difffake_core.faces.shots import scene_change, texture_distance
+
 _INFEASIBLE = 1e6
 
 
 @dataclass(frozen=True)
 class TrackParams:
-    """Gates and weights of :class:`FaceTracker` (see the module docstring)."""
+    """Gates and weights of :class:`FaceTracker` (see the module docstring).
+
+    Shot-cut gate (both must be exceeded to refuse a link): ``cut_scene_change`` (default
+    0.5; consecutive sampled frames of continuous real shots exceed it in ~0.1% of links,
+    cuts between two real clips in ~97%) and ``cut_face_change`` (default 0.33; the faces of
+    two different people exceed it in ~99% of pairs, one person in continuous shots in ~4%),
+    against each of the track's last ``texture_memory`` faces (default 3).
+    """
 
     max_gap: int = 3
     max_shift: float = 1.0
@@ -57,6 +80,18 @@ class TrackParams:
     geometry_weight: float = 0.5
     size_weight: float = 0.5
     momentum: float = 0.7
+    cut_scene_change: float = 0.5
+    cut_face_change: float = 0.33
+    texture_memory: int = 3
+
+    def __post_init__(self) -> None:
+        if self.texture_memory < 1:
+            raise ValueError(f"texture_memory must be >= 1, got {self.texture_memory}")
+        if not self.cut_scene_change >= 0 or not self.cut_face_change >= 0:
+            raise ValueError(
+                "cut_scene_change and cut_face_change must be >= 0, got "
+                f"{self.cut_scene_change} and {self.cut_face_change}"
+            )
 
 
 @dataclass
@@ -65,12 +100,14 @@ class Sighting:
 
     ``box``: ``(4,)`` face box (x0, y0, x1, y1) in frame pixels; ``histogram``: ``(B,)`` from
     :func:`appearance_histogram` or None; ``geometry``: ``(G,)`` from
-    :func:`geometry_signature` or None.
+    :func:`geometry_signature` or None; ``texture``: ``(T,)`` from
+    :func:`~difffake_core.faces.shots.face_texture` or None (no shot-cut gate for it).
     """
 
     box: np.ndarray
     histogram: np.ndarray | None = None
     geometry: np.ndarray | None = None
+    texture: np.ndarray | None = None
 
     @property
     def centre(self) -> np.ndarray:
@@ -89,6 +126,8 @@ class _Track:
     histogram: np.ndarray | None
     geometry: np.ndarray | None
     steps: list[int] = field(default_factory=list)
+    scene: np.ndarray | None = None  # scene signature of the step it was last seen in
+    textures: deque = field(default_factory=deque)  # its last ``texture_memory`` textures
 
 
 def appearance_histogram(frame: np.ndarray, box: np.ndarray, bins: tuple[int, int] = (12, 8)):
@@ -155,12 +194,30 @@ class FaceTracker:
         self.params = params or TrackParams()
         self._tracks: list[_Track] = []
         self._step = -1
+        self._scene_changes: dict[int, float] = {}  # this step's change since step k
+        self.cut_splits = 0  # links the shot-cut gate refused (feasible otherwise)
 
     @property
     def n_tracks(self) -> int:
         return len(self._tracks)
 
-    def _cost(self, track: _Track, s: Sighting, step: int) -> float:
+    def _scene_change(self, track: _Track, scene: np.ndarray | None) -> float:
+        if scene is None or track.scene is None:
+            return 0.0
+        if track.last_step not in self._scene_changes:
+            self._scene_changes[track.last_step] = scene_change(track.scene, scene)
+        return self._scene_changes[track.last_step]
+
+    def _is_cut(self, track: _Track, s: Sighting, scene: np.ndarray | None) -> bool:
+        """Both cues of a shot cut to another face (see the module docstring)."""
+        p = self.params
+        if s.texture is None or not track.textures:
+            return False
+        if self._scene_change(track, scene) <= p.cut_scene_change:
+            return False
+        return min(texture_distance(t, s.texture) for t in track.textures) > p.cut_face_change
+
+    def _cost(self, track: _Track, s: Sighting, step: int, scene: np.ndarray | None) -> float:
         p = self.params
         elapsed = step - track.last_step
         h = (track.last.height + s.height) / 2
@@ -178,36 +235,55 @@ class FaceTracker:
             terms.append((geo, p.max_geometry_dist, p.geometry_weight))
         if any(value > gate for value, gate, _ in terms):
             return _INFEASIBLE
+        if self._is_cut(track, s, scene):
+            self.cut_splits += 1
+            return _INFEASIBLE
         return sum(w * value / max(gate, 1e-9) for value, gate, w in terms)
 
-    def update(self, step: int, sightings: Sequence[Sighting]) -> list[int]:
+    def update(
+        self, step: int, sightings: Sequence[Sighting], scene: np.ndarray | None = None
+    ) -> list[int]:
         """Track ids of this step's faces (same order as ``sightings``).
 
-        ``step``: the sampled frame's ordinal; must increase from call to call.
+        ``step``: the sampled frame's ordinal; must increase from call to call. ``scene``: the
+        frame's :func:`~difffake_core.faces.shots.scene_signature` (None: no shot-cut gate
+        for links into this step).
         """
         if step <= self._step:
             raise ValueError(f"steps must increase, got {step} after {self._step}")
         self._step = step
+        self._scene_changes = {}
         p = self.params
         open_tracks = [t for t in self._tracks if step - t.last_step - 1 <= p.max_gap]
         ids = [-1] * len(sightings)
         if open_tracks and sightings:
-            cost = np.array([[self._cost(t, s, step) for s in sightings] for t in open_tracks])
+            cost = np.array(
+                [[self._cost(t, s, step, scene) for s in sightings] for t in open_tracks]
+            )
             for r, c in zip(*linear_sum_assignment(cost), strict=True):
                 if cost[r, c] < _INFEASIBLE:
-                    self._extend(open_tracks[r], sightings[c], step)
+                    self._extend(open_tracks[r], sightings[c], step, scene)
                     ids[c] = open_tracks[r].track_id
         for c, s in enumerate(sightings):
             if ids[c] < 0:
                 t = _Track(len(self._tracks), step, s, s.histogram, s.geometry, [step])
+                self._remember(t, s, scene)
                 self._tracks.append(t)
                 ids[c] = t.track_id
         return ids
 
-    def _extend(self, track: _Track, s: Sighting, step: int) -> None:
+    def _remember(self, track: _Track, s: Sighting, scene: np.ndarray | None) -> None:
+        track.scene = scene
+        if s.texture is not None:
+            track.textures.append(s.texture)
+            while len(track.textures) > self.params.texture_memory:
+                track.textures.popleft()
+
+    def _extend(self, track: _Track, s: Sighting, step: int, scene: np.ndarray | None) -> None:
         m = self.params.momentum
         track.last, track.last_step = s, step
         track.steps.append(step)
+        self._remember(track, s, scene)
         if s.histogram is not None:
             track.histogram = s.histogram if track.histogram is None else (
                 m * track.histogram + (1 - m) * s.histogram
@@ -219,8 +295,17 @@ class FaceTracker:
 
 
 def link_tracks(
-    frames: Sequence[Sequence[Sighting]], params: TrackParams | None = None
+    frames: Sequence[Sequence[Sighting]],
+    params: TrackParams | None = None,
+    scenes: Sequence[np.ndarray | None] | None = None,
 ) -> list[list[int]]:
-    """Track ids for every face of a sequence of sampled frames (one list per frame)."""
+    """Track ids for every face of a sequence of sampled frames (one list per frame);
+    ``scenes``: one scene signature (or None) per frame."""
     tracker = FaceTracker(params)
-    return [tracker.update(step, faces) for step, faces in enumerate(frames)]
+    scenes = scenes if scenes is not None else [None] * len(frames)
+    if len(scenes) != len(frames):
+        raise ValueError(f"{len(scenes)} scenes for {len(frames)} frames")
+    return [
+        tracker.update(step, faces, scene)
+        for step, (faces, scene) in enumerate(zip(frames, scenes, strict=True))
+    ]

@@ -205,3 +205,25 @@ def turn_face(image: np.ndarray, landmarks478: np.ndarray, yaw_deg: float) -> np
         sel = tri_mask[Y0 - y0 : Y1 - y0, X0 - x0 : X1 - x0].astype(bool)
         out[Y0:Y1, X0:X1][sel] = patch[Y0 - y0 : Y1 - y0, X0 - x0 : X1 - x0][sel]
     return out
+
+
+# -- shot cuts from real clips ---------------------------------------------------------------
+def read_frames(path: str | Path, count: int) -> list[np.ndarray]:
+    """The first ``count`` frames of a video (RGB uint8)."""
+    frames = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            frames.append(frame.to_ndarray(format="rgb24"))
+            if len(frames) == count:
+                break
+    return frames
+
+
+def join_clips(first: Path, second: Path, out: Path, count: int = 100) -> Path:
+    """A video of ``count`` frames of ``first`` then ``count`` of ``second`` (scaled to the
+    first one's size): one hard shot cut, at frame ``count``."""
+    a = read_frames(first, count)
+    h, w = a[0].shape[:2]
+    h, w = h - h % 2, w - w % 2
+    b = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in read_frames(second, count)]
+    return write_video(out, [f[:h, :w] for f in a] + b, crf=18)
