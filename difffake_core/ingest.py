@@ -12,6 +12,7 @@ and ``error``, so a corrupt, empty, faceless or huge file is one row in the resu
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -299,16 +300,17 @@ def frame_rows(
             )
         ]  # fmt: skip
     thresholds = params.quality()
+    cut_gate = math.isfinite(params.track_cut_scene_change)  # off: no shot-cut cues to compute
     sightings = [
         Sighting(
             f.box,
             appearance_histogram(frame, f.box),
             geometry_signature(f.landmarks68),
-            face_texture(frame, f.landmarks68),
+            face_texture(frame, f.landmarks68) if cut_gate else None,
         )
         for f in kept
     ]
-    tracks = tracker.update(step, sightings, scene_signature(frame))
+    tracks = tracker.update(step, sightings, scene_signature(frame) if cut_gate else None)
     rows = []
     for k, (face, track) in enumerate(zip(kept, tracks, strict=True)):
         status = face_status(face, frame.shape[:2], thresholds)

@@ -12,6 +12,7 @@ from tasks import _env  # noqa: F401  (Prefect defaults)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SHARED_MODEL = SHARED / "models" / "face_landmarker.task"
 SHARED_DEV = SHARED / "data" / "dev"
+SHARED_DEV2 = SHARED / "data" / "dev2"
 
 if "DIFFFAKE_FACE_MODEL" not in os.environ and SHARED_MODEL.is_file():
     os.environ["DIFFFAKE_FACE_MODEL"] = str(SHARED_MODEL)
@@ -43,6 +44,13 @@ def shared_dev() -> Path:
     if not (SHARED_DEV / "real").is_dir():
         pytest.skip(f"shared dev set not present at {SHARED_DEV}")
     return SHARED_DEV
+
+
+@pytest.fixture(scope="session")
+def shared_dev2() -> Path:
+    if not (SHARED_DEV2 / "real").is_dir():
+        pytest.skip(f"shared dev2 set not present at {SHARED_DEV2}")
+    return SHARED_DEV2
 
 
 @pytest.fixture(scope="session")

@@ -219,11 +219,12 @@ def read_frames(path: str | Path, count: int) -> list[np.ndarray]:
     return frames
 
 
-def join_clips(first: Path, second: Path, out: Path, count: int = 100) -> Path:
-    """A video of ``count`` frames of ``first`` then ``count`` of ``second`` (scaled to the
-    first one's size): one hard shot cut, at frame ``count``."""
+def join_clips(first: Path, second: Path, out: Path, count: int = 100) -> tuple[Path, int]:
+    """A video of (up to) ``count`` frames of ``first`` then of ``second`` (scaled to the
+    first one's size): one hard shot cut. Returns the path and the cut's frame index (the
+    first frame of ``second``)."""
     a = read_frames(first, count)
     h, w = a[0].shape[:2]
     h, w = h - h % 2, w - w % 2
     b = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in read_frames(second, count)]
-    return write_video(out, [f[:h, :w] for f in a] + b, crf=18)
+    return write_video(out, [f[:h, :w] for f in a] + b, crf=18), len(a)
