@@ -112,14 +112,15 @@ def score_shards(
         wait(futures)
         results = [f.result() for f in futures]
         add_evidence(config, detector, catalog_root, results)
-        finish_shard(catalog_root, detector.version, digest, results)
+        finish_shard(catalog_root, detector.version, digest, results, config.runtime)
         tally.add(results, skipped_shard=False, progress=False)
 
     archive = config.archive_name()
     try:
         for index, digest in enumerate(shard_ids):
-            if shard_done(catalog_root, detector.version, digest):
-                tally.add(shard_rows(catalog_root, detector.version, digest), True, True)
+            if shard_done(catalog_root, detector.version, digest, config.runtime):
+                rows = shard_rows(catalog_root, detector.version, digest, config.runtime)
+                tally.add(rows, True, True)
                 continue
             entries = load_shard(catalog_root, archive, media["media"], index)
             futures = score_video.map(
@@ -167,7 +168,8 @@ def score_media_archive(config: ScoreConfig) -> dict[str, Any]:
     shard_ids = [fingerprint(d, *sheets) for d in media["shards"]]
     with fan_out_context(config):
         scored = fan_out(score_shards, config)(config, detector, media, shard_ids, catalog_root)
-    versions = publish_scores(archive, shard_ids, detector, catalog_root, config.out_dir)
+    versions = publish_scores(archive, shard_ids, detector, catalog_root, config.out_dir,
+                              config.runtime)  # fmt: skip
     return {
         "archive": archive,
         "detector": str(detector),

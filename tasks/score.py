@@ -86,8 +86,15 @@ def load_detector(folder: str) -> Detector:
         return _detectors[folder]
 
 
-def work_key(detector_version: str) -> str:
-    return fingerprint(STAGE_VERSION, detector_version)[:16]
+# Runtimes whose embeddings differ from fp32 beyond rounding: their scores are kept apart
+NUMERICS = {"int8-onnx": "int8"}
+
+
+def work_key(detector_version: str, runtime: str = "auto") -> str:
+    """Work area of one detector's scores; a runtime of other numerics (int8) has its own,
+    so a rerun with ``--runtime int8-onnx`` never serves fp32 results, nor the reverse."""
+    numerics = NUMERICS.get(runtime)
+    return fingerprint(STAGE_VERSION, detector_version, *([numerics] if numerics else []))[:16]
 
 
 def list_media(source: str, adapter: str = "folder", options: dict | None = None) -> list:
@@ -172,7 +179,7 @@ def score_video(
     Never raises for bad media: the result row carries the status and error. The crops of
     the top pairs are kept for evidence sheets (flagged videos, or all with ``"all"``).
     """
-    work = Catalog(catalog_root).work_area("score", work_key(detector_version))
+    work = Catalog(catalog_root).work_area("score", work_key(detector_version, runtime))
     if entry.get("status"):  # refused by the listing (a link leaving the root): never read
         row = _result_row(entry, None, detector_version, status=entry["status"],
                           error=listing_error(entry))  # fmt: skip
@@ -229,14 +236,18 @@ def shard_key(detector_version: str, digest: str) -> str:
     return fingerprint(STAGE_VERSION, detector_version, digest)[:32]
 
 
-def shard_done(catalog_root: str, detector_version: str, digest: str) -> bool:
-    work = Catalog(catalog_root).work_area("score-shards", work_key(detector_version))
+def shard_done(
+    catalog_root: str, detector_version: str, digest: str, runtime: str = "auto"
+) -> bool:
+    work = Catalog(catalog_root).work_area("score-shards", work_key(detector_version, runtime))
     return work.has(shard_key(detector_version, digest), ("pair_scores", "scores"))
 
 
-def shard_rows(catalog_root: str, detector_version: str, digest: str) -> list[dict[str, Any]]:
+def shard_rows(
+    catalog_root: str, detector_version: str, digest: str, runtime: str = "auto"
+) -> list[dict[str, Any]]:
     """The scores rows of a finished shard."""
-    work = Catalog(catalog_root).work_area("score-shards", work_key(detector_version))
+    work = Catalog(catalog_root).work_area("score-shards", work_key(detector_version, runtime))
     return work.get(shard_key(detector_version, digest), "scores").to_pylist()
 
 
@@ -247,19 +258,20 @@ def _relabel(pairs: pa.Table, video_id: str) -> pa.Table:
 
 @task(name="finish_shard", cache_policy=NO_CACHE)
 def finish_shard(
-    catalog_root: str, detector_version: str, digest: str, results: list[dict[str, Any]]
-) -> int:
+    catalog_root: str, detector_version: str, digest: str, results: list[dict[str, Any]],
+    runtime: str = "auto",
+) -> int:  # fmt: skip
     """Store a scored shard as one scores part and one pair-scores part (``scores`` last:
     the done marker). Returns the shard's row count."""
     catalog = Catalog(catalog_root)
-    videos = catalog.work_area("score", work_key(detector_version))
+    videos = catalog.work_area("score", work_key(detector_version, runtime))
     pairs = [
         _relabel(videos.get(r["content_sha256"], "pair_scores"), r["video_id"])
         for r in results
         if r.get("content_sha256") and videos.has(r["content_sha256"], ("pair_scores",))
     ]
     scores = pa.Table.from_pylist([{k: r.get(k) for k in SCORES.names} for r in results], SCORES)
-    catalog.work_area("score-shards", work_key(detector_version)).put(
+    catalog.work_area("score-shards", work_key(detector_version, runtime)).put(
         shard_key(detector_version, digest),
         {"pair_scores": pa.concat_tables(pairs) if pairs else PAIR_SCORES.empty_table(),
          "scores": scores},
@@ -274,13 +286,15 @@ def publish_scores(
     detector: DetectorRef,
     catalog_root: str,
     out_dir: str | None,
+    runtime: str = "auto",
 ) -> dict[str, str]:
     """Publish ``{archive}.scores`` / ``{archive}.pair_scores``, one part per finished shard
     (read one at a time: memory stays bounded by the shard size); write Parquet + CSV copies."""
     catalog = Catalog(catalog_root)
-    work = catalog.work_area("score-shards", work_key(detector.version))
+    work = catalog.work_area("score-shards", work_key(detector.version, runtime))
     keys = [shard_key(detector.version, d) for d in digests]
-    fp = fingerprint(STAGE_VERSION, detector.version, keys)
+    numerics = NUMERICS.get(runtime)
+    fp = fingerprint(STAGE_VERSION, detector.version, keys, *([numerics] if numerics else []))
     parents = {} if detector.name is None else {detector.name: detector.version}
     found = catalog.find(f"{archive}.scores", fp)
     found_pairs = catalog.find(f"{archive}.pair_scores", fp)

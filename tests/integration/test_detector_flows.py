@@ -228,15 +228,23 @@ def test_retrain_stores_an_int8_extractor_calibrated_on_the_fitting_reals(
     assert card["calibration_crops"] == len(idx) == min(256, len(crops))
     images = prepare_crops(list(crops["crop"].iloc[idx]), card["input_size"])
     assert card["calibration_sha256"] == calibration_digest(images)
-    # scoring with --runtime int8-onnx needs no training data
+    # scoring with --runtime int8-onnx needs no training data, and its scores are kept apart
+    # from fp32 ones: neither run serves the other's results
     archive = tmp_path / "archive"
     shutil.copytree(demo_corpus["test"] / "fake", archive)
-    for i, video in enumerate(sorted(archive.rglob("*.mp4"))):
-        # new content (a trailing MP4 'free' box): scores are kept per detector and content
-        with open(video, "ab") as f:
-            f.write(struct.pack(">I4s", 8 + 16, b"free") + bytes([100 + i]) * 16)
-    result = score_media_archive(ScoreConfig(
-        source=str(archive), catalog=catalog_root, detector=out["detector"],
-        archive="int8", runtime="int8-onnx"))  # fmt: skip
-    assert result["results"] and not any(r["skipped"] for r in result["results"])
-    assert all(r["status"] == "ok" and np.isfinite(r["fake_score"]) for r in result["results"])
+
+    def score(runtime: str) -> list[dict]:
+        return score_media_archive(ScoreConfig(
+            source=str(archive), catalog=catalog_root, detector=out["detector"],
+            archive=f"int8-{runtime}", runtime=runtime))["results"]  # fmt: skip
+
+    fp32 = score("onnx")
+    int8 = score("int8-onnx")
+    assert int8 and not any(r["skipped"] for r in int8)
+    assert all(r["status"] == "ok" and np.isfinite(r["fake_score"]) for r in int8)
+    # the signals' raw scores move (fused scores are percentiles: coarse on a tiny corpus)
+    raw = [k for k in int8[0] if k.startswith("raw_")]
+    assert [[r[k] for k in raw] for r in int8] != [[r[k] for k in raw] for r in fp32]
+    again = score("onnx")
+    assert all(r["skipped"] for r in again)
+    assert [r["fake_score"] for r in again] == [r["fake_score"] for r in fp32]

@@ -120,3 +120,11 @@ def test_glob_patterns_list_through_the_glob_adapter(tmp_path, archive):
     assert list(frame["video_id"]) == [f"clip{i}" for i in range(5)] + ["sub/deep"]
     assert set(frame["source"]) == {"glob"} and frame["label"].isna().all()
     assert all(os.path.isabs(p) for p in frame["path"])
+
+
+def test_int8_scores_have_their_own_work_area():
+    from tasks.score import work_key
+
+    assert work_key("v1") == work_key("v1", "onnx") == work_key("v1", "tensorrt")
+    assert work_key("v1", "int8-onnx") != work_key("v1", "onnx")
+    assert work_key("v1", "int8-onnx") != work_key("v2", "int8-onnx")
