@@ -55,6 +55,8 @@ def crop_records(df: pd.DataFrame) -> list[CropRecord]:
             image_bytes=row.crop,
             landmarks=np.asarray(row.landmarks, np.float32).reshape(68, 2),
             video_id=row.video_id,
+            track_id=None if pd.isna(row.track_id) else int(row.track_id),
+            frame_index=int(row.frame_index),
         )
         for row in df.itertuples()
     ]

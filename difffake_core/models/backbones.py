@@ -159,6 +159,7 @@ class FaceExtractor(nn.Module):
 
     ``forward(x)``: ``(N, 3, S, S)`` normalised images -> logits ``(N, num_classes)``.
     ``embed(x)``: same input -> pooled pre-logit features ``(N, embed_dim)``.
+    ``logits_and_embed(x)``: both from one pass.
     """
 
     def __init__(self, backbone: nn.Module, spec: BackboneSpec) -> None:
@@ -176,6 +177,13 @@ class FaceExtractor(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         features = self.backbone.forward_features(x)
         return self.backbone.forward_head(features, pre_logits=True)
+
+    def logits_and_embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``forward`` and ``embed`` of ``x`` from one pass of the feature stages:
+        ``(logits (N, num_classes), embeddings (N, embed_dim))``."""
+        features = self.backbone.forward_features(x)
+        embeddings = self.backbone.forward_head(features, pre_logits=True)
+        return self.backbone.forward_head(features), embeddings
 
     def preprocess(self, batch: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 ``(N, H, W, 3)`` -> normalised ``(N, 3, S, S)``, ``S = self.input_size``."""

@@ -16,11 +16,16 @@ import numpy as np
 from difffake_core.pseudofakes.config import MaskRegion, SBIConfig
 from difffake_core.pseudofakes.masks import MASK_VARIANTS, check_landmarks, region_mask
 from difffake_core.pseudofakes.transforms import (
-    blur_mask,
-    random_affine,
-    shift_colour_and_quality,
+    ColourShift,
+    affine_matrix,
+    apply_colour_shift,
+    blur_mask_with,
+    draw_affine,
+    draw_blur,
+    draw_colour_shift,
+    draw_elastic_noise,
     warp_image,
-    warp_mask,
+    warp_mask_with,
 )
 
 _DEFAULT_CONFIG = SBIConfig()
@@ -87,6 +92,82 @@ def blend_images(
     return out
 
 
+@dataclass(frozen=True)
+class BlendDraw:
+    """Every random setting of one self-blend, drawn for a crop of a given shape.
+
+    Attributes:
+        region, variant: the face region and its mask variant.
+        shift_source: whether the source copy (else the target) gets ``colour``.
+        colour: the colour/quality shift.
+        affine: ``(tx, ty, s)``: translation as fractions of width/height, and scale.
+        elastic: elastic-deformation noise in ``[-1, 1]``. Shape ``(2, ch, cw)`` float32.
+        blur: ``(k1, k2, sigma)``: odd kernel sizes ``(kx, ky)`` and the second sigma, in
+            pixels of the crop.
+        blend_ratio: peak weight of the source, in ``(0, 1]``.
+    """
+
+    region: MaskRegion
+    variant: str
+    shift_source: bool
+    colour: ColourShift
+    affine: tuple[float, float, float]
+    elastic: np.ndarray
+    blur: tuple[tuple[int, int], tuple[int, int], float]
+    blend_ratio: float
+
+
+def draw_blend(
+    shape: tuple[int, ...], rng: np.random.Generator, config: SBIConfig | None = None
+) -> BlendDraw:
+    """Draw the settings of :func:`self_blend` for a crop of ``shape`` ``(H, W[, 3])``."""
+    cfg = _DEFAULT_CONFIG if config is None else config
+    regions, probs = zip(*cfg.region_probabilities.items(), strict=True)
+    region = regions[int(rng.choice(len(regions), p=probs))]
+    names = cfg.variants_for(region) or tuple(MASK_VARIANTS[region].names())
+    variant = names[int(rng.integers(len(names)))]
+    shift_source = bool(rng.random() < cfg.p_shift_source)
+    colour = draw_colour_shift(rng, cfg)
+    affine = draw_affine(rng, cfg)
+    elastic = draw_elastic_noise(shape, rng)
+    blur = draw_blur(shape, rng, cfg)
+    ratio = float(cfg.blend_ratios[int(rng.integers(len(cfg.blend_ratios)))])
+    return BlendDraw(region, variant, shift_source, colour, affine, elastic, blur, ratio)
+
+
+def render_blend(
+    image: np.ndarray, landmarks: np.ndarray, draw: BlendDraw, config: SBIConfig | None = None
+) -> PseudoFake:
+    """The pseudo-fake of ``image`` made with the settings ``draw`` (no randomness).
+
+    Shapes as in :func:`self_blend`; ``draw`` must have been drawn for this crop size.
+    """
+    cfg = _DEFAULT_CONFIG if config is None else config
+    image = _check_image(image)
+    lms = check_landmarks(landmarks)
+    shifted = apply_colour_shift(image, draw.colour, cfg)
+    source, target = (shifted, image) if draw.shift_source else (image, shifted)
+    mask = region_mask(lms, image.shape, draw.region, draw.variant)
+    if not mask.any():
+        box = (lms.min(axis=0).round(1).tolist(), lms.max(axis=0).round(1).tolist())
+        raise ValueError(
+            f"{draw.region.value}/{draw.variant} mask is empty for image {image.shape[:2]}: "
+            f"landmarks span {box}"
+        )
+    matrix = affine_matrix(image.shape, *draw.affine)
+    source = warp_image(source, matrix)
+    mask = blur_mask_with(warp_mask_with(mask, matrix, draw.elastic, cfg), *draw.blur)
+    return PseudoFake(
+        image=blend_images(source, target, mask, draw.blend_ratio),
+        mask=mask,
+        region=draw.region,
+        variant=draw.variant,
+        blend_ratio=draw.blend_ratio,
+        target=target,
+        shifted="source" if draw.shift_source else "target",
+    )
+
+
 def self_blend(
     image: np.ndarray,
     landmarks: np.ndarray,
@@ -105,37 +186,6 @@ def self_blend(
         A :class:`PseudoFake`. Raises ``ValueError`` on bad shapes or when the drawn
         region mask falls entirely outside the crop.
     """
-    cfg = _DEFAULT_CONFIG if config is None else config
     image = _check_image(image)
-    lms = check_landmarks(landmarks)
-
-    regions, probs = zip(*cfg.region_probabilities.items(), strict=True)
-    region = regions[int(rng.choice(len(regions), p=probs))]
-    names = cfg.variants_for(region) or tuple(MASK_VARIANTS[region].names())
-    variant = names[int(rng.integers(len(names)))]
-
-    shift_source = bool(rng.random() < cfg.p_shift_source)
-    shifted = shift_colour_and_quality(image, rng, cfg)
-    source, target = (shifted, image) if shift_source else (image, shifted)
-
-    mask = region_mask(lms, image.shape, region, variant)
-    if not mask.any():
-        box = (lms.min(axis=0).round(1).tolist(), lms.max(axis=0).round(1).tolist())
-        raise ValueError(
-            f"{region.value}/{variant} mask is empty for image {image.shape[:2]}: "
-            f"landmarks span {box}"
-        )
-    matrix = random_affine(image.shape, rng, cfg)
-    source = warp_image(source, matrix)
-    mask = blur_mask(warp_mask(mask, matrix, rng, cfg), rng, cfg)
-    ratio = float(cfg.blend_ratios[int(rng.integers(len(cfg.blend_ratios)))])
-
-    return PseudoFake(
-        image=blend_images(source, target, mask, ratio),
-        mask=mask,
-        region=region,
-        variant=variant,
-        blend_ratio=ratio,
-        target=target,
-        shifted="source" if shift_source else "target",
-    )
+    check_landmarks(landmarks)
+    return render_blend(image, landmarks, draw_blend(image.shape, rng, config), config)

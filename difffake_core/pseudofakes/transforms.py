@@ -7,6 +7,7 @@ stated for a 224-pixel crop and scaled by ``min(H, W) / 224``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
@@ -28,6 +29,72 @@ def _lut(values: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
 
+@dataclass(frozen=True)
+class ColourShift:
+    """One draw of SBI's source-target generator (:func:`draw_colour_shift`).
+
+    ``rgb``: per-channel grey-level offsets (applied when ``rgb_on``); ``hsv``: hue,
+    saturation and value shifts in ``[-1, 1]`` (fractions of the configured limits);
+    ``gain``/``offset``: contrast and brightness (``offset`` in grey levels); then either
+    nearest-neighbour downscaling by ``factor`` (when ``downscale``) or a 3x3 sharpening of
+    strength ``sharpen_alpha``.
+    """
+
+    rgb_on: bool
+    rgb: tuple[float, float, float]
+    hsv: tuple[float, float, float]
+    gain: float
+    offset: float
+    downscale: bool
+    factor: float = 1.0
+    sharpen_alpha: float = 0.0
+
+
+def draw_colour_shift(rng: np.random.Generator, cfg: SBIConfig) -> ColourShift:
+    """Draw the random settings of :func:`shift_colour_and_quality`."""
+    rgb_on = bool(rng.random() < cfg.p_rgb_shift)
+    rgb = tuple(float(v) for v in rng.uniform(-cfg.rgb_shift_limit, cfg.rgb_shift_limit, 3))
+    hsv = tuple(float(v) for v in rng.uniform(-1.0, 1.0, 3))
+    gain = 1.0 + float(rng.uniform(-cfg.contrast_limit, cfg.contrast_limit))
+    offset = float(rng.uniform(-cfg.brightness_limit, cfg.brightness_limit)) * 255.0
+    if rng.random() < cfg.p_downscale:
+        return ColourShift(
+            rgb_on, rgb, hsv, gain, offset, True, factor=float(rng.uniform(*cfg.downscale_factor))
+        )
+    alpha = float(rng.uniform(*cfg.sharpen_alpha))
+    return ColourShift(rgb_on, rgb, hsv, gain, offset, False, sharpen_alpha=alpha)
+
+
+def apply_colour_shift(image: np.ndarray, shift: ColourShift, cfg: SBIConfig) -> np.ndarray:
+    """Apply a drawn :class:`ColourShift`. Shape ``(H, W, 3)`` uint8 in and out."""
+    h, w = image.shape[:2]
+    if shift.rgb_on:
+        rgb = np.asarray(shift.rgb, dtype=np.float64)
+        lut = _lut(_IDENTITY[:, None] + rgb[None, :].astype(np.float32))
+        image = cv2.LUT(image, lut.reshape(256, 1, 3))
+
+    dh, ds, dv = shift.hsv
+    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)  # uint8: H in [0, 180), S and V in [0, 255]
+    hue = np.rint(_IDENTITY + dh * cfg.hue_shift_limit / 2.0) % 180  # OpenCV hue = degrees/2
+    sat = _IDENTITY + ds * cfg.sat_shift_limit * 255.0
+    val = _IDENTITY + dv * cfg.val_shift_limit * 255.0
+    lut = np.stack([_lut(hue), _lut(sat), _lut(val)], axis=1).reshape(256, 1, 3)
+    image = cv2.cvtColor(cv2.LUT(hsv, lut), cv2.COLOR_HSV2RGB)
+
+    image = cv2.LUT(image, _lut(_IDENTITY * shift.gain + shift.offset))
+
+    if shift.downscale:
+        small = (max(1, round(w / shift.factor)), max(1, round(h / shift.factor)))
+        image = cv2.resize(image, small, interpolation=cv2.INTER_NEAREST)
+        image = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
+    else:
+        alpha = shift.sharpen_alpha
+        kernel = np.full((3, 3), -alpha, np.float32)  # identity + alpha * (8 * centre - ring)
+        kernel[1, 1] = 1.0 + 8.0 * alpha
+        image = cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
+    return image
+
+
 def shift_colour_and_quality(
     image: np.ndarray, rng: np.random.Generator, cfg: SBIConfig
 ) -> np.ndarray:
@@ -37,46 +104,26 @@ def shift_colour_and_quality(
     brightness/contrast, then either nearest-neighbour downscaling by a random factor and
     bilinear upscaling back, or a 3x3 sharpening. Shape ``(H, W, 3)`` uint8 in and out.
     """
-    h, w = image.shape[:2]
-    rgb_on = rng.random() < cfg.p_rgb_shift
-    rgb = rng.uniform(-cfg.rgb_shift_limit, cfg.rgb_shift_limit, 3)
-    if rgb_on:
-        lut = _lut(_IDENTITY[:, None] + rgb[None, :].astype(np.float32))
-        image = cv2.LUT(image, lut.reshape(256, 1, 3))
+    return apply_colour_shift(image, draw_colour_shift(rng, cfg), cfg)
 
-    dh, ds, dv = rng.uniform(-1.0, 1.0, 3)
-    hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)  # uint8: H in [0, 180), S and V in [0, 255]
-    hue = np.rint(_IDENTITY + dh * cfg.hue_shift_limit / 2.0) % 180  # OpenCV hue = degrees/2
-    sat = _IDENTITY + ds * cfg.sat_shift_limit * 255.0
-    val = _IDENTITY + dv * cfg.val_shift_limit * 255.0
-    lut = np.stack([_lut(hue), _lut(sat), _lut(val)], axis=1).reshape(256, 1, 3)
-    image = cv2.cvtColor(cv2.LUT(hsv, lut), cv2.COLOR_HSV2RGB)
 
-    gain = 1.0 + rng.uniform(-cfg.contrast_limit, cfg.contrast_limit)
-    offset = rng.uniform(-cfg.brightness_limit, cfg.brightness_limit) * 255.0
-    image = cv2.LUT(image, _lut(_IDENTITY * gain + offset))
+def affine_matrix(shape: tuple[int, ...], tx: float, ty: float, s: float) -> np.ndarray:
+    """Scale by ``s`` about the centre, translate by ``(tx * W, ty * H)``. ``(2, 3)`` float64."""
+    h, w = shape[:2]
+    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+    return np.array([[s, 0.0, cx - s * cx + tx * w], [0.0, s, cy - s * cy + ty * h]])
 
-    if rng.random() < cfg.p_downscale:
-        factor = rng.uniform(*cfg.downscale_factor)
-        small = (max(1, round(w / factor)), max(1, round(h / factor)))
-        image = cv2.resize(image, small, interpolation=cv2.INTER_NEAREST)
-        image = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
-    else:
-        alpha = rng.uniform(*cfg.sharpen_alpha)
-        kernel = np.full((3, 3), -alpha, np.float32)  # identity + alpha * (8 * centre - ring)
-        kernel[1, 1] = 1.0 + 8.0 * alpha
-        image = cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
-    return image
+
+def draw_affine(rng: np.random.Generator, cfg: SBIConfig) -> tuple[float, float, float]:
+    """``(tx, ty, s)`` of :func:`random_affine`: translation fractions and scale."""
+    tx = float(rng.uniform(-cfg.translate_x, cfg.translate_x))
+    ty = float(rng.uniform(-cfg.translate_y, cfg.translate_y))
+    return tx, ty, float(rng.uniform(*cfg.scale))
 
 
 def random_affine(shape: tuple[int, ...], rng: np.random.Generator, cfg: SBIConfig) -> np.ndarray:
     """Scale about the centre and translate. Returns the ``(2, 3)`` float64 forward matrix."""
-    h, w = shape[:2]
-    tx = rng.uniform(-cfg.translate_x, cfg.translate_x) * w
-    ty = rng.uniform(-cfg.translate_y, cfg.translate_y) * h
-    s = rng.uniform(*cfg.scale)
-    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
-    return np.array([[s, 0.0, cx - s * cx + tx], [0.0, s, cy - s * cy + ty]])
+    return affine_matrix(shape, *draw_affine(rng, cfg))
 
 
 def warp_image(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -95,21 +142,30 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
-def warp_mask(
-    mask: np.ndarray, matrix: np.ndarray, rng: np.random.Generator, cfg: SBIConfig
-) -> np.ndarray:
-    """The affine ``matrix``, then an elastic deformation, in one resampling.
+def elastic_grid(shape: tuple[int, ...]) -> tuple[int, int]:
+    """Rows and columns of the coarse grid the elastic noise of ``shape`` is drawn on."""
+    h, w = shape[:2]
+    return max(2, -(-h // _COARSE)), max(2, -(-w // _COARSE))
 
-    The displacement field is uniform noise in [-1, 1] smoothed by a Gaussian of
-    ``elastic_sigma`` and scaled by ``elastic_alpha`` (both scaled to the crop). For speed the
-    field is drawn on a grid ``_COARSE`` times coarser (sigma and alpha divided accordingly,
-    which keeps its spread) and upsampled bilinearly. The warped mask is re-binarised at 0.5.
-    Shape ``(H, W)`` float32 in and out.
-    """
+
+def draw_elastic_noise(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Uniform noise in ``[-1, 1]`` of :func:`warp_mask`. Shape ``(2, ch, cw)`` float32."""
+    ch, cw = elastic_grid(shape)
+    return rng.random((2, ch, cw), dtype=np.float32) * 2.0 - 1.0
+
+
+def warp_mask_with(
+    mask: np.ndarray, matrix: np.ndarray, noise: np.ndarray, cfg: SBIConfig
+) -> np.ndarray:
+    """:func:`warp_mask` with its elastic noise given. ``noise``: ``(2, ch, cw)`` float32
+    from :func:`draw_elastic_noise` for this mask's shape."""
     h, w = mask.shape
+    if noise.shape != (2, *elastic_grid(mask.shape)):
+        raise ValueError(
+            f"elastic noise of shape {noise.shape} does not fit a {mask.shape} mask "
+            f"(expected {(2, *elastic_grid(mask.shape))})"
+        )
     px = pixel_scale(mask.shape)
-    ch, cw = max(2, -(-h // _COARSE)), max(2, -(-w // _COARSE))
-    noise = rng.random((2, ch, cw), dtype=np.float32) * 2.0 - 1.0
     if cfg.elastic_alpha > 0:
         sigma = cfg.elastic_sigma * px / _COARSE
         alpha = np.float32(cfg.elastic_alpha * px / _COARSE)
@@ -133,10 +189,35 @@ def warp_mask(
     return (warped > 0.5).astype(np.float32)
 
 
+def warp_mask(
+    mask: np.ndarray, matrix: np.ndarray, rng: np.random.Generator, cfg: SBIConfig
+) -> np.ndarray:
+    """The affine ``matrix``, then an elastic deformation, in one resampling.
+
+    The displacement field is uniform noise in [-1, 1] smoothed by a Gaussian of
+    ``elastic_sigma`` and scaled by ``elastic_alpha`` (both scaled to the crop). For speed the
+    field is drawn on a grid ``_COARSE`` times coarser (sigma and alpha divided accordingly,
+    which keeps its spread) and upsampled bilinearly. The warped mask is re-binarised at 0.5.
+    Shape ``(H, W)`` float32 in and out.
+    """
+    return warp_mask_with(mask, matrix, draw_elastic_noise(mask.shape, rng), cfg)
+
+
 def _odd_size(rng: np.random.Generator, low: float, high: float) -> int:
     lo = max(1, int(round(low)) | 1)
     hi = max(lo, int(round(high)) | 1)
     return lo + 2 * int(rng.integers(0, (hi - lo) // 2 + 1))
+
+
+def draw_blur(
+    shape: tuple[int, ...], rng: np.random.Generator, cfg: SBIConfig
+) -> tuple[tuple[int, int], tuple[int, int], float]:
+    """``(k1, k2, sigma)`` of :func:`blur_mask` for a mask of ``shape``, in its pixels."""
+    px = pixel_scale(shape)
+    lo, hi = cfg.blur_kernel[0] * px, cfg.blur_kernel[1] * px
+    k1 = (_odd_size(rng, lo, hi), _odd_size(rng, lo, hi))
+    k2 = (_odd_size(rng, lo, hi), _odd_size(rng, lo, hi))
+    return k1, k2, float(rng.uniform(*cfg.blur_sigma) * px)
 
 
 def blur_mask(mask: np.ndarray, rng: np.random.Generator, cfg: SBIConfig) -> np.ndarray:
@@ -147,11 +228,13 @@ def blur_mask(mask: np.ndarray, rng: np.random.Generator, cfg: SBIConfig) -> np.
     random sigma, normalise the peak to 1.
     Shape ``(H, W)`` float32 in ``[0, 1]`` in and out; all zeros stays all zeros.
     """
-    px = pixel_scale(mask.shape)
-    lo, hi = cfg.blur_kernel[0] * px, cfg.blur_kernel[1] * px
-    k1 = (_odd_size(rng, lo, hi), _odd_size(rng, lo, hi))
-    k2 = (_odd_size(rng, lo, hi), _odd_size(rng, lo, hi))
-    sigma = rng.uniform(*cfg.blur_sigma) * px
+    return blur_mask_with(mask, *draw_blur(mask.shape, rng, cfg))
+
+
+def blur_mask_with(
+    mask: np.ndarray, k1: tuple[int, int], k2: tuple[int, int], sigma: float
+) -> np.ndarray:
+    """:func:`blur_mask` with its odd kernel sizes ``(kx, ky)`` and second sigma (pixels) given."""
     out = np.zeros_like(mask)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if rows.size == 0:

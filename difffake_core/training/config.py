@@ -41,6 +41,15 @@ class TrainConfig:
     ``input_size`` ``None`` uses the backbone's native size. ``blend`` holds keyword
     overrides of :class:`difffake_core.pseudofakes.SBIConfig` (empty: its defaults).
     ``threads`` sets ``torch.set_num_threads`` for the run (``None``: leave as is).
+
+    Video-level pseudo-fakes (:mod:`difffake_core.training.temporal`): with
+    ``temporal_weight > 0`` each training item is a frame and the next sampled frame of its
+    face track, blended with one draw of settings that drifts by at most ``temporal_drift``
+    (fraction of each setting's range) between the two; the loss is the cross-entropy on
+    every image plus ``temporal_weight`` times the logistic pair loss (temperature
+    ``temporal_temperature``) that the fake pair's embedding change exceeds the real pair's.
+    A batch then holds ``batch_size / 4`` pairs (``batch_size`` must be a multiple of 4).
+    ``0`` (the default) is the paper's frame-only recipe, unchanged.
     """
 
     preset: str = "custom"
@@ -62,6 +71,9 @@ class TrainConfig:
     channels_last: bool = True
     augment: bool = True
     blend: dict[str, Any] = field(default_factory=dict)
+    temporal_weight: float = 0.0
+    temporal_drift: float = 0.25
+    temporal_temperature: float = 0.05
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -79,6 +91,17 @@ class TrainConfig:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if self.top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
+        if not self.temporal_weight >= 0:
+            raise ValueError(f"temporal_weight must be >= 0, got {self.temporal_weight}")
+        if self.temporal_weight > 0 and self.batch_size % 4:
+            raise ValueError(
+                f"temporal training needs batch_size divisible by 4 (pairs of real and fake "
+                f"frames), got {self.batch_size}"
+            )
+        if not 0.0 <= self.temporal_drift <= 1.0:
+            raise ValueError(f"temporal_drift must be in [0, 1], got {self.temporal_drift}")
+        if not self.temporal_temperature > 0:
+            raise ValueError(f"temporal_temperature must be > 0, got {self.temporal_temperature}")
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {self.num_workers}")
 

@@ -25,6 +25,9 @@ class CropRecord:
     Attributes:
         landmarks: 68 iBUG points in crop pixels. Shape ``(68, 2)`` float32 ``(x, y)``.
         video_id: the video the frame came from (splits never cut a video in two).
+        track_id: the face track within the video (``None``: one track per video).
+        frame_index: the frame's index in the video (``None``: order of the records);
+            consecutive frames of a track form the sequences of temporal training.
         image_bytes: the crop PNG/JPEG-encoded, or
         image: the crop decoded. Shape ``(H, W, 3)`` uint8 RGB.
     """
@@ -33,6 +36,8 @@ class CropRecord:
     video_id: str
     image_bytes: bytes | None = None
     image: np.ndarray | None = None
+    track_id: int | None = None
+    frame_index: int | None = None
 
     def __post_init__(self) -> None:
         if (self.image_bytes is None) == (self.image is None):
@@ -84,7 +89,9 @@ def split_by_video(
     return np.flatnonzero(~is_val).astype(np.int64), np.flatnonzero(is_val).astype(np.int64)
 
 
-def _resize(image: np.ndarray, landmarks: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def resize_crop(
+    image: np.ndarray, landmarks: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray]:
     h, w = image.shape[:2]
     if (h, w) == (size, size):
         return image, landmarks
@@ -141,7 +148,7 @@ class PseudoFakePairs(Dataset):
 
         record = self.records[index]
         rng = np.random.default_rng([self.stream, self.seed, self.epoch, int(index)])
-        image, landmarks = _resize(record.decode(), record.landmarks, self.input_size)
+        image, landmarks = resize_crop(record.decode(), record.landmarks, self.input_size)
         fake = self_blend(image, landmarks, rng, self._blend_config())
         real = fake.target if getattr(fake, "target", None) is not None else image
         out_real, out_fake = real, fake.image

@@ -17,7 +17,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,13 @@ from difffake_core.training.config import TrainConfig
 from difffake_core.training.data import CropRecord, PseudoFakePairs, collate_pairs, split_by_video
 from difffake_core.training.progress import ProgressFn, TrainEvent
 from difffake_core.training.sam import SAM, linear_decay, no_running_stats, trainable
+from difffake_core.training.temporal import (
+    DriftingPseudoFakeSequences,
+    collate_sequences,
+    temporal_pair_loss,
+)
+
+LossFn = Callable[[FaceExtractor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 # Independent random streams derived from the seed.
 _SPLIT, _TRAIN, _VAL, _SHUFFLE, _TORCH = range(5)
@@ -92,26 +99,51 @@ def fake_probabilities(
     return np.concatenate(probs), np.concatenate(labels)
 
 
-def _loader(dataset, batch: int, order: list[int] | None, workers: int, drop_last: bool):
+def _loader(
+    dataset, batch: int, order: list[int] | None, workers: int, drop_last: bool, collate=None
+):
     return DataLoader(
         dataset,
         batch_size=batch,
         sampler=order,
         shuffle=False,
         num_workers=workers,
-        collate_fn=collate_pairs,
+        collate_fn=collate or collate_pairs,
         drop_last=drop_last,
     )
 
 
-def sam_train_step(model: FaceExtractor, sam: SAM, x: torch.Tensor, y: torch.Tensor) -> float:
+def cross_entropy_loss(model: FaceExtractor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The frame-only loss: real-vs-fake cross-entropy of every image."""
+    return F.cross_entropy(model(x), y)
+
+
+def temporal_loss(weight: float, temperature: float) -> LossFn:
+    """Cross-entropy of every image plus ``weight`` times :func:`temporal_pair_loss` on a
+    :func:`~difffake_core.training.temporal.collate_sequences` batch."""
+
+    def loss(model: FaceExtractor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        logits, embeddings = model.logits_and_embed(x)
+        pair = temporal_pair_loss(embeddings, temperature)
+        return F.cross_entropy(logits, y) + weight * pair
+
+    return loss
+
+
+def sam_train_step(
+    model: FaceExtractor,
+    sam: SAM,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: LossFn = cross_entropy_loss,
+) -> float:
     """One SAM update on batch ``x`` ``(N, 3, S, S)`` with labels ``y`` ``(N,)``; returns the
-    cross-entropy at the unperturbed weights. The second pass leaves batch-norm statistics alone."""
-    loss = F.cross_entropy(model(x), y)
+    loss at the unperturbed weights. The second pass leaves batch-norm statistics alone."""
+    loss = loss_fn(model, x, y)
     loss.backward()
     sam.first_step()
     with no_running_stats(model):
-        F.cross_entropy(model(x), y).backward()
+        loss_fn(model, x, y).backward()
     sam.second_step()
     return float(loss.detach())
 
@@ -140,10 +172,12 @@ def _card(config: TrainConfig, entry: Mapping[str, Any], data: Mapping[str, Any]
     }
 
 
-def _datasets(
-    records: Sequence[CropRecord], config: TrainConfig
-) -> tuple[PseudoFakePairs, PseudoFakePairs, int]:
-    """Training and validation pair datasets (split by video) and the steps per epoch."""
+def _datasets(records: Sequence[CropRecord], config: TrainConfig):
+    """Training and validation datasets (split by video) and the steps per epoch.
+
+    Training items are real/fake pairs of one crop, or with ``temporal_weight > 0`` two-frame
+    drifting sequences (then a batch holds ``batch_size / 4`` items, the same number of
+    images). Validation is always frame-level, so its AUC compares across settings."""
     size = config.input_size or get_backbone_spec(config.backbone).input_size
     train_idx, val_idx = split_by_video(
         [r.video_id for r in records],
@@ -152,8 +186,14 @@ def _datasets(
     )
     train = [records[i] for i in train_idx]
     val = [records[i] for i in val_idx]
-    train_ds = PseudoFakePairs(train, size, config.seed, config.augment, config.blend, _TRAIN)
+    if config.temporal_weight > 0:
+        train_ds = DriftingPseudoFakeSequences(train, size, config.seed, config.temporal_drift,
+                                               config.augment, config.blend, _TRAIN)  # fmt: skip
+    else:
+        train_ds = PseudoFakePairs(train, size, config.seed, config.augment, config.blend, _TRAIN)
     val_ds = PseudoFakePairs(val, size, config.seed, False, config.blend, _VAL)
+    # One epoch shows every training crop about once in both modes (a two-frame item shows
+    # two crops), so a temporal run costs the same as a frame-only one.
     half = config.batch_size // 2
     steps = len(train_ds) // half
     if config.steps_per_epoch is not None:
@@ -166,20 +206,32 @@ def _datasets(
     return train_ds, val_ds, steps
 
 
+def _items_per_batch(config: TrainConfig) -> int:
+    """Dataset items per batch: real/fake pairs (2 images) or two-frame sequences (4)."""
+    return config.batch_size // (4 if config.temporal_weight > 0 else 2)
+
+
 def _train_epoch(model, sam, scheduler, dataset, config, epoch, steps, progress) -> float:
     """One epoch of SAM steps; returns the mean training loss."""
     torch.manual_seed(_torch_seed(config.seed, epoch))
     dataset.set_epoch(epoch)
     order = np.random.default_rng([_SHUFFLE, config.seed, epoch]).permutation(len(dataset))
-    loader = _loader(dataset, config.batch_size // 2, order.tolist(), config.num_workers, True)
+    temporal = config.temporal_weight > 0
+    collate = collate_sequences if temporal else collate_pairs
+    loss_fn = (
+        temporal_loss(config.temporal_weight, config.temporal_temperature)
+        if temporal
+        else cross_entropy_loss
+    )
+    loader = _loader(dataset, _items_per_batch(config), order.tolist(), config.num_workers, True,
+                     collate)  # fmt: skip
     model.train()
     losses: list[float] = []
     for step, (images, labels) in enumerate(loader):
         if step >= steps:
             break
-        losses.append(
-            sam_train_step(model, sam, to_input(model, images, config.channels_last), labels)
-        )
+        x = to_input(model, images, config.channels_last)
+        losses.append(sam_train_step(model, sam, x, labels, loss_fn))
         scheduler.step()
         if progress:
             mean = float(np.mean(losses))
