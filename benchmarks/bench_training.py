@@ -109,6 +109,34 @@ def bench_training(records, threads: int | None, batches: int, print_fn) -> dict
     return result
 
 
+def bench_presets(records, presets: list[str], batches: int, print_fn) -> dict:
+    """SAM step images/s of each training preset on one pre-made batch, and each one's
+    time per step as a ratio to the first preset's, measured in the same run (each preset
+    with its own threads)."""
+    from difffake_core.training import PseudoFakePairs, collate_pairs, get_preset
+    from difffake_core.training.loop import build_model, sam_train_step, to_input
+
+    rates: dict[str, float] = {}
+    for name in presets:
+        config = get_preset(name)
+        torch.set_num_threads(config.threads or torch.get_num_threads())
+        dataset = PseudoFakePairs(records, config.input_size, config.seed, False, config.blend)
+        images, labels = collate_pairs([dataset[i] for i in range(config.batch_size // 2)])
+        model, sam = build_model(config)
+        model.train()
+        sam_train_step(model, sam, to_input(model, images, config.channels_last), labels)
+        t = time.perf_counter()
+        for _ in range(batches):
+            sam_train_step(model, sam, to_input(model, images, config.channels_last), labels)
+        rates[name] = _rate(batches * len(labels), time.perf_counter() - t)
+    base = presets[0]
+    ratios = {f"{k}_vs_{base}": rates[base] / v for k, v in rates.items()}
+    for name in rates:
+        print_fn(f"step {name:>10}: {rates[name]:5.1f} img/s, "
+                 f"{rates[base] / rates[name]:.2f}x the time of {base} per step")  # fmt: skip
+    return {"step_images_per_s": rates, "time_per_step_ratio": ratios}
+
+
 def bench_embedding(
     records, threads: int, batches: int, use_compile: bool, print_fn: Callable[..., None]
 ) -> dict:
@@ -174,7 +202,14 @@ if __name__ == "__main__":
     parser.add_argument(
         "--no-compile", action="store_true", help="skip torch.compile (slow warm-up)"
     )
+    parser.add_argument(
+        "--presets",
+        help="only compare the SAM step time of these presets, e.g. cpu-small,cpu-medium",
+    )
     args = parser.parse_args()
+    if args.presets:
+        bench_presets(_records(240, print), args.presets.split(","), args.batches, print)
+        raise SystemExit(0)
     run(
         train_threads=args.train_threads,
         embed_threads=args.embed_threads,

