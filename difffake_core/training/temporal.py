@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset
 
-from difffake_core.training.data import CropRecord, resize_crop
+from difffake_core.training.data import CropRecord, PseudoFakePairs, resize_crop
 
 
 def track_partners(records: Sequence[CropRecord]) -> np.ndarray:
@@ -44,7 +43,7 @@ def track_partners(records: Sequence[CropRecord]) -> np.ndarray:
     return partner
 
 
-class DriftingPseudoFakeSequences(Dataset):
+class DriftingPseudoFakeSequences(PseudoFakePairs):
     """Item ``i``: ``(reals, fakes)``, each ``(2, S, S, 3)`` uint8: real crop ``records[i]``
     and its track partner (:func:`track_partners`), and their pseudo-fakes blended with one
     draw of settings drifted by at most ``drift`` between the two frames.
@@ -66,33 +65,18 @@ class DriftingPseudoFakeSequences(Dataset):
     ) -> None:
         if not 0.0 <= drift <= 1.0:
             raise ValueError(f"drift must be in [0, 1], got {drift}")
-        self.records = records
+        super().__init__(records, input_size, seed, augment, blend, stream)
         self.partners = track_partners(records)
-        self.input_size = int(input_size)
-        self.seed = int(seed)
         self.drift = float(drift)
-        self.augment = augment
-        self.blend = dict(blend or {})
-        self.stream = int(stream)
-        self.epoch = 0
-        self._config = None
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return len(self.records)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        from difffake_core.pseudofakes import SBIConfig, blend_sequence
+        from difffake_core.pseudofakes import blend_sequence
 
-        if self._config is None and self.blend:
-            self._config = SBIConfig(**self.blend)
         rng = np.random.default_rng([self.stream, self.seed, self.epoch, int(index)])
         frames = [self.records[int(index)], self.records[int(self.partners[index])]]
         crops = [resize_crop(r.decode(), r.landmarks, self.input_size) for r in frames]
         fakes = blend_sequence([c for c, _ in crops], [lm for _, lm in crops], rng, self.drift,
-                               self._config)  # fmt: skip
+                               self._blend_config())  # fmt: skip
         reals = np.stack([f.target for f in fakes])
         blended = np.stack([f.image for f in fakes])
         if self.augment and rng.random() < 0.5:

@@ -19,3 +19,16 @@ def _one_thread():
     torch.set_num_threads(1)  # tiny models: thread sync costs more than it saves
     yield
     torch.set_num_threads(prev)
+
+
+def tiny_extractor_with_bn_stats(name: str, seed: int) -> torch.nn.Module:
+    """The tiny backbone in eval mode with non-trivial batch-norm statistics, as after training."""
+    from difffake_core.models.backbones import create_extractor
+
+    torch.manual_seed(seed)
+    model = create_extractor(name, weights="none")
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(8, 3, 64, 64) * 2 + 0.5)
+    return model.eval()

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from difffake_core import runtime as R
 from difffake_core.errors import UnknownNameError, UsageError
 from difffake_core.models.backbones import create_extractor
+from tests.unit.torch_fixtures import tiny_extractor_with_bn_stats
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tiny_name):
-    torch.manual_seed(5)
-    model = create_extractor(tiny_name, weights="none")
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(8, 3, 64, 64) * 2 + 0.5)
-    return model.eval()
+    return tiny_extractor_with_bn_stats(tiny_name, seed=5)
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

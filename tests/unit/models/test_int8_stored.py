@@ -13,7 +13,6 @@ from difffake_core import runtime as R
 from difffake_core.detector import Detector, PairSettings
 from difffake_core.detector_fit import FitSettings, fit_detector
 from difffake_core.errors import ModelAssetError, UsageError
-from difffake_core.models.backbones import create_extractor
 from difffake_core.quantization import (
     INT8_CARD,
     INT8_DIR,
@@ -25,6 +24,7 @@ from difffake_core.quantization import (
 )
 from difffake_core.signals import build_faceset
 from difffake_core.training.checkpoint import save_extractor
+from tests.unit.torch_fixtures import tiny_extractor_with_bn_stats
 
 # the default exclusions name EfficientNet nodes the tiny backbone lacks: they are skipped
 TINY = Int8Settings(crops=5)
@@ -32,13 +32,7 @@ TINY = Int8Settings(crops=5)
 
 @pytest.fixture(scope="module")
 def extractor(tmp_path_factory, tiny_name, photos):
-    torch.manual_seed(5)
-    model = create_extractor(tiny_name, weights="none")
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(8, 3, 64, 64) * 2 + 0.5)
-    model.eval()
+    model = tiny_extractor_with_bn_stats(tiny_name, seed=5)
     folder = save_extractor(model, {}, tmp_path_factory.mktemp("ext") / "extractor")
     int8 = quantize_extractor(model, photos, weights_sha256(folder), TINY)
     return model, folder, int8

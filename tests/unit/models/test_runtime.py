@@ -4,24 +4,18 @@ import importlib.util
 
 import numpy as np
 import pytest
-import torch
 
 from difffake_core import runtime as R
 from difffake_core.errors import UnknownNameError
 from difffake_core.models.backbones import create_extractor
 from difffake_core.training.checkpoint import save_extractor
+from tests.unit.torch_fixtures import tiny_extractor_with_bn_stats
 
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory, tiny_name):
-    torch.manual_seed(3)
-    model = create_extractor(tiny_name, weights="none")
-    # non-trivial batch-norm statistics, as after training
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(8, 3, 64, 64) * 2 + 0.5)
-    return save_extractor(model.eval(), {}, tmp_path_factory.mktemp("ckpt"))
+    model = tiny_extractor_with_bn_stats(tiny_name, seed=3)
+    return save_extractor(model, {}, tmp_path_factory.mktemp("ckpt"))
 
 
 def _relative_error(a: np.ndarray, b: np.ndarray) -> float:
