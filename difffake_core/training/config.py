@@ -105,7 +105,7 @@ class TrainConfig:
             raise ValueError(f"top_k must be >= 1, got {self.top_k}")
         if not self.temporal_weight >= 0:
             raise ValueError(f"temporal_weight must be >= 0, got {self.temporal_weight}")
-        if self.temporal_weight > 0 and self.batch_size % 4:
+        if self.temporal and self.batch_size % 4:
             raise ValueError(
                 f"temporal training needs batch_size divisible by 4 (pairs of real and fake "
                 f"frames), got {self.batch_size}"
@@ -116,6 +116,11 @@ class TrainConfig:
             raise ValueError(f"temporal_temperature must be > 0, got {self.temporal_temperature}")
         if self.num_workers < 0:
             raise ValueError(f"num_workers must be >= 0, got {self.num_workers}")
+
+    @property
+    def temporal(self) -> bool:
+        """Whether training uses two-frame drifting sequences (``temporal_weight > 0``)."""
+        return self.temporal_weight > 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (for checkpoint cards)."""

@@ -186,7 +186,7 @@ def _datasets(records: Sequence[CropRecord], config: TrainConfig):
     )
     train = [records[i] for i in train_idx]
     val = [records[i] for i in val_idx]
-    if config.temporal_weight > 0:
+    if config.temporal:
         train_ds = DriftingPseudoFakeSequences(train, size, config.seed, config.temporal_drift,
                                                config.augment, config.blend, _TRAIN)  # fmt: skip
     else:
@@ -208,7 +208,7 @@ def _datasets(records: Sequence[CropRecord], config: TrainConfig):
 
 def _items_per_batch(config: TrainConfig) -> int:
     """Dataset items per batch: real/fake pairs (2 images) or two-frame sequences (4)."""
-    return config.batch_size // (4 if config.temporal_weight > 0 else 2)
+    return config.batch_size // (4 if config.temporal else 2)
 
 
 def _train_epoch(model, sam, scheduler, dataset, config, epoch, steps, progress) -> float:
@@ -216,7 +216,7 @@ def _train_epoch(model, sam, scheduler, dataset, config, epoch, steps, progress)
     torch.manual_seed(_torch_seed(config.seed, epoch))
     dataset.set_epoch(epoch)
     order = np.random.default_rng([_SHUFFLE, config.seed, epoch]).permutation(len(dataset))
-    temporal = config.temporal_weight > 0
+    temporal = config.temporal
     collate = collate_sequences if temporal else collate_pairs
     loss_fn = (
         temporal_loss(config.temporal_weight, config.temporal_temperature)
