@@ -46,6 +46,19 @@ class RunInterrupted(DiffFakeError):
     """The run is being stopped (:data:`STOP` is set): nothing was recorded for this item."""
 
 
+class WorkerStartError(DiffFakeError):
+    """The child process died or hung before it was ready for work.
+
+    Not a property of any file (so never a video's status): the run stops with this error.
+    The usual cause is a script that starts a flow at import time: a spawned child imports
+    the main module again, and must not run the flow there.
+    """
+
+
+_START_TIMEOUT_S = 300.0  # heavy imports on a loaded machine take seconds, never minutes
+_READY = "ready"
+
+
 def signal_name(exitcode: int | None) -> str:
     """``-6`` -> ``"SIGABRT"``; a positive code -> ``"exit code N"``."""
     if exitcode is not None and exitcode < 0:
@@ -72,6 +85,7 @@ def _child_main(conn, parent: int, stderr_path: str) -> None:
     _die_with_parent(parent)
     fd = os.open(stderr_path, os.O_WRONLY | os.O_TRUNC)
     os.dup2(fd, 2)  # native messages ("terminate called after ...") go into the report
+    conn.send(_READY)
     while True:
         try:
             message = conn.recv()
@@ -95,8 +109,12 @@ def _child_main(conn, parent: int, stderr_path: str) -> None:
 class IsolatedWorker:
     """One child process that runs picklable module-level functions, restarted after a crash.
 
-    Not thread-safe: give each thread its own worker.
+    Not thread-safe: give each thread its own worker. A child must say it is ready before it
+    is given work: one that dies or hangs before that raises :class:`WorkerStartError` (a
+    problem of the run, not of the file being worked on).
     """
+
+    _target: Callable[..., None] = staticmethod(_child_main)
 
     def __init__(self) -> None:
         self._proc: Any = None
@@ -110,12 +128,43 @@ class IsolatedWorker:
             return
         ctx = mp.get_context("spawn")
         parent_conn, child_conn = ctx.Pipe()
-        proc = ctx.Process(target=_child_main, args=(child_conn, os.getpid(), self._stderr),
+        proc = ctx.Process(target=self._target, args=(child_conn, os.getpid(), self._stderr),
                            name="difffake-worker", daemon=True)  # fmt: skip
         proc.start()
         child_conn.close()
         self._proc, self._conn = proc, parent_conn
         self.started += 1
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        end = time.monotonic() + _START_TIMEOUT_S
+        while True:
+            try:
+                if self._conn.poll(_POLL_S):
+                    if self._conn.recv() == _READY:
+                        return
+                    break
+            except (EOFError, OSError):
+                break
+            if STOP.is_set():
+                self._kill()
+                raise RunInterrupted("the run is being stopped")
+            if not self._proc.is_alive() and not self._conn.poll(0):
+                break
+            if time.monotonic() > end:
+                self._kill()
+                raise WorkerStartError(
+                    f"the worker process was not ready after {_START_TIMEOUT_S:.0f} s"
+                )
+        self._proc.join(5)
+        code = self._proc.exitcode
+        self._kill()
+        raise WorkerStartError(
+            f"the worker process exited before it was ready ({signal_name(code)}). A spawned "
+            "child imports the main module again: a script that starts difffake flows must do "
+            "so under `if __name__ == '__main__':`; see the lines above this error for the "
+            "child's own message"
+        )
 
     def _stderr_tail(self, limit: int = 400) -> str:
         try:

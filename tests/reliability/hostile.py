@@ -52,6 +52,18 @@ def kill_self(sig: int) -> None:
     os.kill(os.getpid(), sig)
 
 
+def exit_at_start(conn, parent: int, stderr_path: str) -> None:
+    """A worker child that dies before it is ready (as one whose bootstrap fails)."""
+    os._exit(3)
+
+
+def hang_at_start(conn, parent: int, stderr_path: str) -> None:
+    """A worker child that never says it is ready."""
+    import time
+
+    time.sleep(120)
+
+
 def sleep_then(seconds: float) -> float:
     import time
 

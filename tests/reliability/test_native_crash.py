@@ -14,16 +14,20 @@ from pathlib import Path
 import pytest
 
 from data_catalog import Catalog
+from difffake_core import isolation
 from difffake_core.ingest import IngestParams
 from difffake_core.isolation import (
     IsolatedWorker,
     NativeCrashError,
+    WorkerStartError,
     face_stage_in_child,
     isolated_face_stage,
 )
 from tests.reliability.hostile import (
     claim_frames,
     decord_frame_count,
+    exit_at_start,
+    hang_at_start,
     kill_self,
     sleep_then,
     write_avi,
@@ -115,3 +119,55 @@ def test_ingest_run_with_the_crafted_avi_goes_on(avis, media, face_model, prefec
     videos = Catalog(tmp_path / "cat").read_pandas("c.videos").set_index("video_id")
     assert videos["status"].to_dict() == {"crafted": "ok", "head": "ok"}
     assert videos.loc["crafted", "backend"] == "pyav" and videos.loc["crafted", "frame_count"] == 12
+
+
+class _DiesAtStart(IsolatedWorker):
+    _target = staticmethod(exit_at_start)
+
+
+class _HangsAtStart(IsolatedWorker):
+    _target = staticmethod(hang_at_start)
+
+
+def test_a_worker_that_dies_before_it_is_ready_stops_the_run_instead_of_blaming_the_file(media):
+    path = str(media["talking_head"])
+    with _DiesAtStart() as worker:
+        with pytest.raises(WorkerStartError, match="exit code 3") as err:
+            isolated_face_stage(worker, path, IngestParams(n_frames=4), None)
+        assert not isinstance(err.value, isolation.MediaError)  # never a video's status
+        assert "__name__ == '__main__'" in str(err.value)
+
+
+def test_a_worker_that_never_gets_ready_is_killed_after_the_start_timeout(monkeypatch):
+    monkeypatch.setattr(isolation, "_START_TIMEOUT_S", 1.0)
+    with _HangsAtStart() as worker:
+        t = time.monotonic()
+        with pytest.raises(WorkerStartError, match="not ready after 1 s"):
+            worker.call(sleep_then, 0.0)
+        assert time.monotonic() - t < 30
+        assert worker.pid is None  # killed, not left behind
+
+
+def test_a_script_without_a_main_guard_gets_a_clear_error_not_crash_statuses(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import os\n"
+        "from difffake_core.isolation import IsolatedWorker\n"
+        "with IsolatedWorker() as w:\n"
+        "    print('child pid', w.call(os.getpid))\n"
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert run.returncode != 0
+    assert "WorkerStartError" in run.stderr and "__name__ == '__main__'" in run.stderr
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text(
+        script.read_text()
+        .replace("with Isolated", "if __name__ == '__main__':\n  with Isolated")
+        .replace("    print", "      print")
+    )
+    run = subprocess.run([sys.executable, str(guarded)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.startswith("child pid ")
