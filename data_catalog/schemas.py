@@ -14,7 +14,7 @@ from data_catalog.errors import SchemaMismatchError
 N_LANDMARKS = 68
 # One percentile and one raw-score column per registered signal, in this order (fixed, so the
 # scores schema does not depend on which signals a detector uses; unused ones stay null).
-SIGNAL_COLUMNS = ("pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics", "frame")
+SIGNAL_COLUMNS = ("pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics", "frame", "texture")
 
 VIDEOS = pa.schema(
     [
@@ -75,11 +75,9 @@ EMBEDDINGS = pa.schema(
         ("method", pa.string()),
         ("extractor_version", pa.string()),
         ("vector", pa.list_(pa.float32())),
-        ("logit", pa.float32()),
-        (
-            "anchor_frame",
-            pa.int64(),
-        ),  # null for sampled frames (see face_crops)  # extractor's fake-vs-real logit (sbi_head signal)
+        ("logit", pa.float32()),  # the extractor's fake-vs-real logit (sbi_head signal)
+        ("anchor_frame", pa.int64()),  # null for sampled frames (see face_crops)
+        ("texture", pa.list_(pa.float32())),  # difffake_core.faces.texture; null on neighbours
     ]
 )
 

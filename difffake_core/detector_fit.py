@@ -176,6 +176,7 @@ def signal_params(
                   "min_units": pairs.min_pairs},
         "sbi_head": {"min_units": pairs.min_pairs},
         "landmark_dynamics": {},
+        "texture": {},
     }  # fmt: skip
     for name, extra in (overrides or {}).items():
         out.setdefault(name, {}).update(extra)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from difffake_core.detector import Detector, VideoScore
+from difffake_core.faces.texture import crop_textures
 from difffake_core.ingest import FrameFace
 from difffake_core.signals import build_faceset, head_logits
 from difffake_core.status import Status
@@ -51,14 +52,19 @@ def score_faces(
         keep = np.array([r.anchor_frame is None for r in faces], bool)
         return detector.score_embeddings(key, frames[keep], tracks[keep], vectors[keep])
     anchors = [r.frame_index if r.anchor_frame is None else r.anchor_frame for r in faces]
+    crop_lm = np.array([r.landmarks for r in faces], np.float64).reshape(-1, 136)
+    texture = None
+    if "texture" in detector.signals:  # measured on sampled crops only, as in training
+        texture = crop_textures([r.crop if r.image is None else r.image for r in faces], crop_lm,
+                                measure=np.array([r.anchor_frame is None for r in faces], bool))  # fmt: skip
     fs = build_faceset(
         key, frames, tracks, anchor_frame=np.array(anchors, np.int64),
         timestamp_s=np.array([r.timestamp_s for r in faces], np.float64),
         vectors=vectors,
         logits=head_logits(vectors, *head) if head and len(vectors) else None,
-        crop_landmarks=np.array([r.landmarks for r in faces], np.float64).reshape(-1, 136),
+        crop_landmarks=crop_lm,
         crop_boxes=np.array([r.bbox for r in faces], np.float64).reshape(-1, 4),
-        crop_size=crop_size, fps=fps,
+        crop_size=crop_size, fps=fps, texture=texture,
     )  # fmt: skip
     return detector.score_faces(fs)
 

@@ -279,7 +279,8 @@ def _add_retrain(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--signals",
         help="comma-separated signals of the fused detector "
-        "(pairs,adjacent_pairs,sbi_head,landmark_dynamics,frame); 'pairs' = paper",
+        "(default pairs,adjacent_pairs,sbi_head,landmark_dynamics,frame; also texture); "
+        "'pairs' = paper",
     )
     p.add_argument("--fusion", help="fusion rule: sidak_max (default), top2_mean, mean")
     p.add_argument(

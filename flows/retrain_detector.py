@@ -19,7 +19,7 @@ from difffake_core.detector import PairSettings
 from difffake_core.detector_fit import check_training_data, split_real_videos
 from difffake_core.ingest import IngestParams
 from difffake_core.quantization import DEFAULT_CALIBRATION_CROPS
-from difffake_core.signals import MIN_CALIBRATION, FusionRule
+from difffake_core.signals import DEFAULT_SIGNALS, MIN_CALIBRATION, FusionRule
 from flows.choices import (
     DEFAULT_ANOMALY_MODEL,
     DEFAULT_PRESET,
@@ -35,8 +35,9 @@ from tasks.detector import fit_detector
 from tasks.embed import embed_faces, make_embedding_pairs
 from tasks.train import train_extractor_task
 
-SignalName = Literal["pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics", "frame"]
-RETRAIN_SIGNALS = ("pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics", "frame")
+# every registered signal (tests/unit/signals/test_signals.py checks the two agree)
+SignalName = Literal["pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics", "frame", "texture"]
+RETRAIN_SIGNALS = DEFAULT_SIGNALS
 
 
 class DetectorSettings(BaseModel):

@@ -69,8 +69,20 @@ def video_facesets(
             crop_boxes=np.stack(g["bbox"].to_numpy()) if has_lm else None,
             crop_size=g["crop_size"].to_numpy(np.float64) if has_lm else None,
             fps=float(fps.get(vid, np.nan)) if vid in fps.index else None,
+            texture=texture_of(g),
         )  # fmt: skip
     return out
+
+
+def texture_of(table) -> np.ndarray | None:
+    """The ``texture`` column as ``(N, F)`` float32 with NaN rows for nulls; None when the
+    embeddings predate it or no row was measured."""
+    if "texture" not in table or table["texture"].isna().all():
+        return None
+    values = table["texture"].to_numpy(object)
+    width = len(next(v for v in values if v is not None))
+    nan = np.full(width, np.nan, np.float32)
+    return np.stack([nan if v is None else np.asarray(v, np.float32) for v in values])
 
 
 @task(name="fit_detector", cache_policy=NO_CACHE)

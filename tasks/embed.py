@@ -13,12 +13,13 @@ from data_catalog.schemas import EMBEDDING_PAIRS, EMBEDDINGS
 from difffake_core.detector import PairSettings, video_pairs
 from difffake_core.embedding import embed_crops
 from difffake_core.errors import ModelAssetError
+from difffake_core.faces.texture import crop_textures
 from difffake_core.signals import classifier_weights, head_logits
 from tasks.data import usable_crops
 from tasks.runtime import embedder, extractor_dir
 
-STAGE_VERSION = "embed-4"  # 2: logit column; 3: videos parent, runtime fingerprinted;
-# 4: neighbour rows (anchor_frame)
+STAGE_VERSION = "embed-5"  # 2: logit column; 3: videos parent, runtime fingerprinted;
+# 4: neighbour rows (anchor_frame); 5: texture column (sampled rows)
 VIDEOS_PER_PART = 256
 
 
@@ -48,8 +49,10 @@ def embed_faces(
             part = df[df["video_id"].isin(set(ids[start : start + VIDEOS_PER_PART]))]
             vectors = embed_crops(model, list(part["crop"]), size, batch_size)
             logits = head_logits(vectors, *head) if head else None
+            texture = crop_textures(list(part["crop"]), np.stack(part["landmarks"].to_numpy()),
+                                    measure=part["anchor_frame"].isna().to_numpy())  # fmt: skip
             w.write(embeddings_table(part, videos.loc[part["video_id"]], vectors, logits,
-                                     extractor_version))  # fmt: skip
+                                     extractor_version, texture))  # fmt: skip
 
     out = run_stage(catalog, dataset_name(corpus, "embeddings"), STAGE_VERSION,
                     [crops, extractor, videos_ref], {"runtime": runtime}, build)  # fmt: skip
@@ -62,8 +65,10 @@ def embeddings_table(
     vectors: np.ndarray,
     logits: np.ndarray | None,
     extractor_version: str,
+    texture: np.ndarray | None = None,
 ) -> pa.Table:
-    """Rows of ``{corpus}.embeddings``: one per usable crop of ``part`` (``vectors``: (N, D))."""
+    """Rows of ``{corpus}.embeddings``: one per usable crop of ``part`` (``vectors``: (N, D));
+    ``texture`` (N, F) with NaN rows where not measured (stored as null)."""
     return pa.table(
         {
             "video_id": part["video_id"].to_numpy(),
@@ -76,9 +81,17 @@ def embeddings_table(
             "vector": list(vectors),
             "logit": logits if logits is not None else [None] * len(part),
             "anchor_frame": nullable(part["anchor_frame"]),
+            "texture": texture_column(texture, len(part)),
         },
         schema=EMBEDDINGS,
     )
+
+
+def texture_column(texture: np.ndarray | None, n: int) -> list:
+    """Per-row texture lists, None for rows not measured (all NaN) or without textures."""
+    if texture is None:
+        return [None] * n
+    return [None if np.isnan(row).all() else row for row in np.asarray(texture, np.float32)]
 
 
 def extractor_head(checkpoint: str) -> tuple[np.ndarray, np.ndarray] | None:

@@ -35,7 +35,7 @@ from tasks.progress import emit
 from tasks.resources import face_stage
 from tasks.runtime import shared_embedder
 
-STAGE_VERSION = "score-2"  # 2: fused signals, per-signal columns
+STAGE_VERSION = "score-3"  # 2: fused signals, per-signal columns; 3: texture columns
 MEDIA_VERSION = "media-1"
 ENTRY_COLUMNS = ("video_id", "path", "label", "split", "method", "source", "status")
 _detectors: dict[str, Detector] = {}

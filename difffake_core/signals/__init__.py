@@ -2,7 +2,8 @@
 
 Registry names (:data:`SIGNALS`): ``pairs`` (DiffFake), ``adjacent_pairs`` (neighbouring
 decoded frames), ``sbi_head`` (the extractor's own logit), ``landmark_dynamics`` (landmark
-trajectories), ``frame`` (the paper's single-frame Baseline). :data:`DEFAULT_SIGNALS` is the
+trajectories), ``frame`` (the paper's single-frame Baseline), ``texture`` (face sharpness,
+noise and colour against its surroundings, per crop). :data:`DEFAULT_SIGNALS` is the
 fused set a detector uses unless told otherwise. See :mod:`.fusion` for the fused score.
 """
 
@@ -32,6 +33,7 @@ from difffake_core.signals.inputs import build_faceset, frame_landmarks
 from difffake_core.signals.landmarks import LandmarkDynamicsSignal
 from difffake_core.signals.persistence import load_fusion, load_signal, save_fusion, save_signal
 from difffake_core.signals.sbi_head import SbiHeadSignal, classifier_weights, head_logits
+from difffake_core.signals.texture import TextureSignal
 
 DEFAULT_SIGNALS = ("pairs", "adjacent_pairs", "sbi_head", "landmark_dynamics", "frame")
 
@@ -50,6 +52,7 @@ __all__ = [
     "SbiHeadSignal",
     "Signal",
     "SignalScore",
+    "TextureSignal",
     "UnitSignal",
     "Units",
     "anomaly_params",

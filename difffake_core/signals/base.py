@@ -15,6 +15,7 @@ minus the mean log-likelihood of its units and the video's is its most suspiciou
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -30,6 +31,8 @@ SIGNALS: Registry[type[Signal]] = Registry("signal")
 STATUS_OK = "ok"
 STATUS_MISSING_INPUT = "missing_input"
 STATUS_TOO_FEW_UNITS = "too_few_units"
+_ROW_FIELDS = ("frame_index", "track_id", "anchor_frame", "timestamp_s", "vectors", "logits",
+               "landmarks", "texture")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class FaceSet:
             (positive = fake), or None.
         landmarks: shape ``(N, 68, 2)`` float32 landmarks in *frame* pixels, or None.
         fps: frames per second of the stream (for neighbours without timestamps), or None.
+        texture: shape ``(N, F)`` float32 per-crop texture features
+            (:mod:`difffake_core.faces.texture`; NaN rows where not measured, e.g. neighbours),
+            or None.
     """
 
     key: str
@@ -60,6 +66,7 @@ class FaceSet:
     logits: np.ndarray | None = None
     landmarks: np.ndarray | None = None
     fps: float | None = None
+    texture: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.frame_index)
@@ -67,7 +74,7 @@ class FaceSet:
         object.__setattr__(self, "track_id", np.asarray(self.track_id, np.int64))
         anchor = self.frame_index if self.anchor_frame is None else self.anchor_frame
         object.__setattr__(self, "anchor_frame", np.asarray(anchor, np.int64))
-        for name in ("track_id", "anchor_frame", "timestamp_s", "vectors", "logits", "landmarks"):
+        for name in _ROW_FIELDS[1:]:
             value = getattr(self, name)
             if value is not None and len(value) != n:
                 raise ValueError(f"FaceSet.{name} has {len(value)} rows, frame_index has {n}")
@@ -88,9 +95,8 @@ class FaceSet:
         """The rows where ``mask`` (shape ``(N,)`` bool) is true."""
         sub = {
             name: None if getattr(self, name) is None else np.asarray(getattr(self, name))[mask]
-            for name in ("frame_index", "track_id", "anchor_frame", "timestamp_s", "vectors",
-                         "logits", "landmarks")
-        }  # fmt: skip
+            for name in _ROW_FIELDS
+        }
         return replace(self, **sub)
 
     def sampled(self) -> FaceSet:
@@ -188,6 +194,7 @@ class UnitSignal(Signal):
     """
 
     standardise: ClassVar[bool] = False
+    min_fit_units: ClassVar[int] = 10
 
     def __init__(self, anomaly_model: str = "pca_gmm", anomaly_params: dict | None = None,
                  min_units: int = 4) -> None:  # fmt: skip
@@ -213,17 +220,20 @@ class UnitSignal(Signal):
         """Fit on the units of real videos.
 
         Raises:
-            ValueError: fewer than 10 units in all (too few to fit any model).
+            ValueError: fewer than ``min_fit_units`` units in all (too few to fit the model).
         """
         parts = [self.units(v) for v in videos if not self.missing(v)]
         parts = [u for u in parts if len(u)]
         n = sum(len(u) for u in parts)
-        if n < 10:
-            raise ValueError(f"signal {self.name!r}: only {n} real units to fit on, need >= 10")
+        if n < self.min_fit_units:
+            raise ValueError(f"signal {self.name!r}: only {n} real units to fit on, "
+                             f"need >= {self.min_fit_units}")  # fmt: skip
         X = np.concatenate([u.X for u in parts]).astype(np.float64)
         if self.standardise:
-            center = np.nanmean(X, axis=0)
-            spread = np.nanstd(X, axis=0)
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN feature
+                center = np.nanmean(X, axis=0)
+                spread = np.nanstd(X, axis=0)
             self.center_ = np.where(np.isfinite(center), center, 0.0)
             self.spread_ = np.where(np.isfinite(spread) & (spread > 1e-9), spread, 1.0)
         hp = anomaly_params(self.anomaly_model, self.anomaly_params, len(X))

@@ -40,6 +40,7 @@ def build_faceset(
     crop_boxes: np.ndarray | None = None,
     crop_size: np.ndarray | int | None = None,
     fps: float | None = None,
+    texture: np.ndarray | None = None,
 ) -> FaceSet:
     """A FaceSet from table columns (landmarks converted to frame pixels when the crop boxes
     are known; ``None`` inputs stay missing, so the signals needing them say so)."""
@@ -50,4 +51,4 @@ def build_faceset(
         logits = None
     return FaceSet(key=key, frame_index=frame_index, track_id=track_id, anchor_frame=anchor_frame,
                    timestamp_s=timestamp_s, vectors=vectors, logits=logits, landmarks=landmarks,
-                   fps=fps)  # fmt: skip
+                   fps=fps, texture=texture)  # fmt: skip

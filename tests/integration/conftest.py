@@ -9,6 +9,7 @@ import pytest
 
 from difffake_core.detector import PairSettings
 from difffake_core.ingest import IngestParams
+from difffake_core.signals import SIGNALS
 
 TINY_TRAINING = {"epochs": 1, "steps_per_epoch": 2, "batch_size": 8, "input_size": 128,
                  "num_workers": 0}  # fmt: skip
@@ -38,5 +39,6 @@ def trained(demo_corpus, prefect_harness, tmp_path_factory):
         train_overrides=TINY_TRAINING,
         pairs=PairSettings(images_to_pair=4, min_pairs=2),
         min_calibration=2,  # a tiny corpus: 8 reals, 2 held out
+        signals=sorted(SIGNALS.names()),  # the defaults and the opt-in ones, all scored
     )
     return config, retrain_detector(config), catalog

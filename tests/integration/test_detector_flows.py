@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from data_catalog import Catalog, fingerprint
+from difffake_core.signals import SIGNALS
 
 
 def test_retrain_registers_a_detector_with_full_lineage(trained):
@@ -30,7 +31,11 @@ def test_retrain_registers_a_detector_with_full_lineage(trained):
         assert parent in tree
     assert out["fit_videos"] + out["calibration_videos"] == 8
     assert out["signals"] == list(config.signals) and not out["signals_left_out"]
-    assert len(out["signals"]) == 5  # the fused default: every registered signal
+    assert set(out["signals"]) == set(SIGNALS.names())  # every registered signal fits
+    emb = cat.read_pandas("tiny.embeddings", columns=["anchor_frame", "texture"])
+    measured = emb["texture"].notna().to_numpy()
+    assert (measured == emb["anchor_frame"].isna().to_numpy()).all()  # sampled rows only
+    assert all(len(t) == 7 for t in emb["texture"][measured])
     assert np.isfinite(out["threshold"]) and out["calibration_fpr"] <= 0.05 + 1e-9
     pairs = cat.read_pandas("tiny.embedding_pairs")
     crops = cat.read_pandas("tiny.face_crops", columns=["video_id", "frame_index", "track_id"])

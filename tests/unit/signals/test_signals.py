@@ -52,7 +52,10 @@ def make_video(key, rng, fake=False, n=24, neighbours=True, fps=25.0):
     jitter = 8.0 if fake else 0.3
     lm = face[None] + drift[:, None] + rng.normal(scale=jitter, size=(n, 68, 2))
     logits = rng.normal(loc=2.0 if fake else -2.0, scale=0.5, size=n)
-    rows = dict(frame=frames, anchor=frames, vec=vec, lm=lm, logit=logits)
+    # texture: per-crop features around a video-specific level; a fake's face is blurrier
+    texture = rng.normal(scale=0.2, size=7) + rng.normal(scale=0.1, size=(n, 7))
+    texture[:, 0] -= 1.5 if fake else 0.0
+    rows = dict(frame=frames, anchor=frames, vec=vec, lm=lm, logit=logits, tex=texture)
     if neighbours:
         step = np.zeros_like(vec)
         step[:, :4] = rng.normal(scale=0.02, size=(n, 4))
@@ -61,12 +64,13 @@ def make_video(key, rng, fake=False, n=24, neighbours=True, fps=25.0):
         rows = dict(
             frame=np.r_[frames, frames + 1], anchor=np.r_[frames, frames],
             vec=np.r_[vec, nb_vec], lm=np.r_[lm, nb_lm], logit=np.r_[logits, logits],
+            tex=np.r_[texture, np.full_like(texture, np.nan)],  # neighbours: not measured
         )  # fmt: skip
     return FaceSet(
         key=key, frame_index=rows["frame"], track_id=np.zeros(len(rows["frame"])),
         anchor_frame=rows["anchor"], timestamp_s=rows["frame"] / fps,
         vectors=rows["vec"].astype(np.float32), logits=rows["logit"].astype(np.float32),
-        landmarks=rows["lm"].astype(np.float32), fps=fps,
+        landmarks=rows["lm"].astype(np.float32), fps=fps, texture=rows["tex"].astype(np.float32),
     )  # fmt: skip
 
 
@@ -85,11 +89,18 @@ SMALL = {
     "frame": {"anomaly_model": "diag_gmm", "anomaly_params": {"n_components": 1}},
     "sbi_head": {},
     "landmark_dynamics": {},
+    "texture": {},
 }
 
 
 def test_registry_lists_the_default_signals_and_rejects_unknown_names():
-    assert set(DEFAULT_SIGNALS) == set(SIGNALS.names())
+    assert set(DEFAULT_SIGNALS) <= set(SIGNALS.names())
+    assert set(SIGNALS.names()) == set(SMALL)  # every registered signal is tested below
+    from typing import get_args
+
+    from flows.retrain_detector import SignalName
+
+    assert set(get_args(SignalName)) == set(SIGNALS.names())  # the config accepts each one
     with pytest.raises(UnknownNameError, match="landmark_dynamics"):
         create_signal("lip_reading")
 
@@ -129,7 +140,7 @@ def test_signals_needing_missing_inputs_report_it(corpus):
     reals, held, _ = corpus
     bare = FaceSet(key="x", frame_index=held[0].frame_index, track_id=held[0].track_id,
                    anchor_frame=held[0].anchor_frame)  # fmt: skip
-    for name in ("pairs", "sbi_head", "landmark_dynamics"):
+    for name in ("pairs", "sbi_head", "landmark_dynamics", "texture"):
         sig = create_signal(name, **SMALL[name]).fit(reals)
         out = sig.score(bare)
         assert np.isnan(out.raw) and out.status == "missing_input"
@@ -179,3 +190,22 @@ def test_head_logits_match_the_classifier(tmp_path):
     x = rng.normal(size=(5, D)).astype(np.float32)
     z = x.astype(np.float64) @ w.T.astype(np.float64) + b
     np.testing.assert_allclose(head_logits(x, W, B), z[:, 1] - z[:, 0], rtol=1e-5)
+
+
+def test_texture_needs_enough_measured_crops_and_keeps_unmeasurable_features_neutral(corpus):
+    reals, held, _ = corpus
+    sig = create_signal("texture").fit(reals)
+    v = held[0]
+    few = v.texture.copy()
+    few[v.is_sampled.nonzero()[0][3:]] = np.nan  # 3 measured crops < min_frames=4
+    out = sig.score(FaceSet(v.key, v.frame_index, v.track_id, v.anchor_frame, texture=few))
+    assert out.status == "too_few_units" and np.isnan(out.raw)
+    gap = v.texture.copy()
+    gap[:, 6] = np.nan  # e.g. no ring around a face that fills its crop
+    u = sig.units(FaceSet(v.key, v.frame_index, v.track_id, v.anchor_frame, texture=gap))
+    assert len(u) == 1 and np.isnan(u.X[0, 6]) and np.isfinite(u.X[0, :6]).all()
+    filled = sig._prepare(u.X)
+    assert filled[0, 6] == 0.0  # the real mean, after standardising
+    with pytest.raises(ValueError, match="texture must have shape"):
+        sig.units(FaceSet(v.key, v.frame_index, v.track_id, v.anchor_frame,
+                          texture=v.texture[:, :3]))  # fmt: skip

@@ -28,6 +28,7 @@ def _embeddings(cat: Catalog, n_videos=3, n_frames=6, dim=5) -> str:
             "vector": list(rng.normal(size=(n, dim)).astype(np.float32)),
             "logit": pa.array([None] * n, pa.float32()),
             "anchor_frame": pa.array([None] * n, pa.int64()),
+            "texture": pa.array([None] * n, pa.list_(pa.float32())),
         },
         schema=EMBEDDINGS,
     )
