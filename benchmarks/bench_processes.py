@@ -12,8 +12,9 @@ Printed per mode: wall seconds, videos/min, speed-up over one process, process C
 per video, and for the threads the CPU time of the two worker threads themselves
 (``thread_time``: Python plus the native calls made from them; MediaPipe's graph threads and
 the decode thread are the rest of the process's CPU time). Whether the GIL or the cores limit
-the threads is measured with ``py-spy --gil`` (see ``/work/notes/issue-12.md``). What a run on a shared machine can show is bounded by the cores it gets:
-``cpu/wall`` says how many cores the mode actually used.
+the threads shows in ``py-spy top --gil --pid PID`` run beside it and in ``cpu/wall``.
+What a run on a shared machine can show is bounded by the cores it gets: ``cpu/wall`` says
+how many cores the mode actually used.
 
 Run: ``python -m benchmarks.bench_processes [--limit 10] [--frames 32]``.
 """
