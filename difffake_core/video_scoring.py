@@ -45,18 +45,18 @@ def score_faces(
         embed: crops (encoded bytes or RGB pixels) -> embeddings, shape ``(N, D)``.
         head: the extractor's classifier ``(weights, bias)`` for the ``sbi_head`` signal.
     """
-    vectors = embed([r.crop if r.image is None else r.image for r in faces])
+    crops = [r.crop if r.image is None else r.image for r in faces]
+    vectors = embed(crops)
     frames = np.array([r.frame_index for r in faces], np.int64)
     tracks = np.array([r.track_id for r in faces], np.int64)
+    sampled = np.array([r.anchor_frame is None for r in faces], bool)
     if not detector.is_fused:  # legacy pair-only detectors: sampled frames only
-        keep = np.array([r.anchor_frame is None for r in faces], bool)
-        return detector.score_embeddings(key, frames[keep], tracks[keep], vectors[keep])
+        return detector.score_embeddings(key, frames[sampled], tracks[sampled], vectors[sampled])
     anchors = [r.frame_index if r.anchor_frame is None else r.anchor_frame for r in faces]
     crop_lm = np.array([r.landmarks for r in faces], np.float64).reshape(-1, 136)
     texture = None
     if "texture" in detector.signals:  # measured on sampled crops only, as in training
-        texture = crop_textures([r.crop if r.image is None else r.image for r in faces], crop_lm,
-                                measure=np.array([r.anchor_frame is None for r in faces], bool))  # fmt: skip
+        texture = crop_textures(crops, crop_lm, measure=sampled)
     fs = build_faceset(
         key, frames, tracks, anchor_frame=np.array(anchors, np.int64),
         timestamp_s=np.array([r.timestamp_s for r in faces], np.float64),

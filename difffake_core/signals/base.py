@@ -137,6 +137,16 @@ class Units:
     def __len__(self) -> int:
         return len(self.X)
 
+    @classmethod
+    def per_track(cls, tracks: list[int], firsts: list[int], lasts: list[int],
+                  rows: list[np.ndarray], width: int) -> Units:  # fmt: skip
+        """One unit per track: feature ``rows[i]`` of track ``tracks[i]`` spanning frames
+        ``firsts[i]..lasts[i]`` (empty, ``width`` features, when there are none)."""
+        if not rows:
+            return cls.empty(width)
+        return cls(np.asarray(tracks, np.int64), np.asarray(firsts, np.int64),
+                   np.asarray(lasts, np.int64), np.stack(rows))  # fmt: skip
+
 
 class Signal:
     """Base class. Subclasses set ``name``, ``requires`` (FaceSet fields they need), and
@@ -267,6 +277,26 @@ class UnitSignal(Signal):
             self.center_, self.spread_ = arrays["center"], arrays["spread"]
         self.model_ = model
         self.n_fit_units_ = int(scalars["n_fit_units"])
+
+
+class TrackFeatureSignal(UnitSignal):
+    """A :class:`UnitSignal` with one unit per face track of hand-made features (at least
+    ``min_frames`` frames of it), standardised; by default scored by one full-covariance
+    Gaussian, regularised (few units: one per real track). Subclasses set
+    ``default_min_frames`` and implement ``units``."""
+
+    standardise = True
+    min_fit_units = 4
+    default_min_frames: ClassVar[int] = 4
+
+    def __init__(self, min_frames: int | None = None, anomaly_model: str = "gmm",
+                 anomaly_params: dict | None = None, min_units: int = 1) -> None:  # fmt: skip
+        params = {"n_components": 1, "reg_covar": 0.1} if anomaly_params is None else anomaly_params
+        super().__init__(anomaly_model, params, min_units)
+        self.min_frames = self.default_min_frames if min_frames is None else min_frames
+
+    def get_params(self) -> dict[str, Any]:
+        return {"min_frames": self.min_frames, **super().get_params()}
 
 
 def track_max(units: pd.DataFrame, column: str, min_units: int, negate: bool) -> SignalScore:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from difffake_core.signals.base import SIGNALS, FaceSet, Units, UnitSignal
+from difffake_core.signals.base import SIGNALS, FaceSet, TrackFeatureSignal, Units
 
 EPS = 1e-3
 MOUTH = np.arange(48, 68)
@@ -133,21 +133,12 @@ def track_features(
 
 
 @SIGNALS.register("landmark_dynamics")
-class LandmarkDynamicsSignal(UnitSignal):
-    """One unit per track with at least ``min_frames`` sampled frames (module doc)."""
+class LandmarkDynamicsSignal(TrackFeatureSignal):
+    """One unit per track with at least ``min_frames`` (default 6) sampled frames (module doc)."""
 
     name = "landmark_dynamics"
     requires = ("landmarks",)
-    standardise = True
-
-    def __init__(self, min_frames: int = 6, anomaly_model: str = "gmm",
-                 anomaly_params: dict | None = None, min_units: int = 1) -> None:  # fmt: skip
-        params = {"n_components": 1, "reg_covar": 0.1} if anomaly_params is None else anomaly_params
-        super().__init__(anomaly_model, params, min_units)
-        self.min_frames = min_frames
-
-    def get_params(self) -> dict:
-        return {"min_frames": self.min_frames, **super().get_params()}
+    default_min_frames = 6
 
     def units(self, faces: FaceSet) -> Units:
         rows, tracks, firsts, lasts = [], [], [], []
@@ -180,10 +171,7 @@ class LandmarkDynamicsSignal(UnitSignal):
             tracks.append(int(track))
             firsts.append(int(faces.frame_index[sel[0]]))
             lasts.append(int(faces.frame_index[sel[-1]]))
-        if not rows:
-            return Units.empty(len(FEATURES))
-        return Units(np.asarray(tracks, np.int64), np.asarray(firsts, np.int64),
-                     np.asarray(lasts, np.int64), np.stack(rows))  # fmt: skip
+        return Units.per_track(tracks, firsts, lasts, rows, len(FEATURES))
 
     def fit(self, videos) -> LandmarkDynamicsSignal:
         parts = [self.units(v) for v in videos if not self.missing(v)]

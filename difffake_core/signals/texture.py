@@ -17,26 +17,16 @@ import warnings
 import numpy as np
 
 from difffake_core.faces.texture import FEATURES
-from difffake_core.signals.base import SIGNALS, FaceSet, Units, UnitSignal
+from difffake_core.signals.base import SIGNALS, FaceSet, TrackFeatureSignal, Units
 
 
 @SIGNALS.register("texture")
-class TextureSignal(UnitSignal):
-    """One unit per track with at least ``min_frames`` measured sampled crops."""
+class TextureSignal(TrackFeatureSignal):
+    """One unit per track with at least ``min_frames`` (default 4) measured sampled crops."""
 
     name = "texture"
     requires = ("texture",)
-    standardise = True
-    min_fit_units = 4
-
-    def __init__(self, min_frames: int = 4, anomaly_model: str = "gmm",
-                 anomaly_params: dict | None = None, min_units: int = 1) -> None:  # fmt: skip
-        params = {"n_components": 1, "reg_covar": 0.1} if anomaly_params is None else anomaly_params
-        super().__init__(anomaly_model, params, min_units)
-        self.min_frames = min_frames
-
-    def get_params(self) -> dict:
-        return {"min_frames": self.min_frames, **super().get_params()}
+    default_min_frames = 4
 
     def units(self, faces: FaceSet) -> Units:
         tex = np.asarray(faces.texture, np.float64)
@@ -57,7 +47,4 @@ class TextureSignal(UnitSignal):
             frames = faces.frame_index[sel]
             firsts.append(int(frames.min()))
             lasts.append(int(frames.max()))
-        if not rows:
-            return Units.empty(len(FEATURES))
-        return Units(np.asarray(tracks, np.int64), np.asarray(firsts, np.int64),
-                     np.asarray(lasts, np.int64), np.stack(rows))  # fmt: skip
+        return Units.per_track(tracks, firsts, lasts, rows, len(FEATURES))

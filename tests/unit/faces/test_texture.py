@@ -6,23 +6,14 @@ import pytest
 
 from difffake_core.faces.crop import encode_crop
 from difffake_core.faces.texture import FEATURES, crop_texture, crop_textures
+from tests.unit.training.faces_fixture import template68
 
 S = 224
 
 
 def face_landmarks(size=S, lo=0.25, hi=0.75):
-    """A 68-point face filling ``[lo, hi]`` of a ``size`` crop: jaw, brows, nose, eyes, mouth."""
-    pts = np.zeros((68, 2))
-    a = np.linspace(0.05 * np.pi, 0.95 * np.pi, 17)
-    pts[0:17] = np.c_[0.5 - 0.5 * np.cos(a), 0.35 + 0.65 * np.sin(a)]
-    pts[17:27] = np.c_[np.linspace(0.05, 0.95, 10), np.full(10, 0.15)]
-    pts[27:36] = np.c_[np.full(9, 0.5), np.linspace(0.3, 0.6, 9)]
-    for start, cx in ((36, 0.3), (42, 0.7)):
-        t = np.linspace(0, 2 * np.pi, 7)[:6]
-        pts[start : start + 6] = np.c_[cx + 0.1 * np.cos(t), 0.3 + 0.04 * np.sin(t)]
-    t = np.linspace(0, 2 * np.pi, 21)[:20]
-    pts[48:68] = np.c_[0.5 + 0.18 * np.cos(t), 0.78 + 0.07 * np.sin(t)]
-    return (lo + (hi - lo) * pts) * size
+    """The 68-point layout of :func:`template68` filling ``[lo, hi]`` of a ``size`` crop."""
+    return (lo + (hi - lo) * template68()) * size
 
 
 def textured(rng, size=S, level=128.0, amp=25.0):
