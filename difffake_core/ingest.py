@@ -81,8 +81,10 @@ class IngestParams:
     Neighbours: ``neighbour_offsets=(1,)`` also decodes the frame next to each sampled frame
     (in the same pass) and gives its faces rows with ``anchor_frame`` = the sampled frame and
     the track of the nearest face there (not through the tracker, so tracks and everything
-    that counts sampled frames ignore them). They feed the ``adjacent_pairs`` signal and the
-    jitter features of ``landmark_dynamics``; the face stage costs about twice as much.
+    that counts sampled frames ignore them); one decoded before its sampled frame (the last
+    frame's neighbour is the frame before it) waits for that frame's faces. They feed the
+    ``adjacent_pairs`` signal and the jitter features of ``landmark_dynamics``; with face
+    tracking the face stage costs about 1.5 times as much (``benchmarks/bench_cost.py``).
 
     Face tracking: with ``face_tracking=True`` (default) the detector (whole frame + tiles)
     runs on key frames only: every ``redetect_every``-th sampled frame, every frame while no
@@ -435,6 +437,19 @@ def process_video(
             passes["detect"] += 1
             return analyzer.analyze(frame, max_level)
 
+        # neighbours decoded before their sampled frame, waiting for its faces
+        pending: dict[int, list[tuple[np.ndarray, int, float]]] = {}
+
+        def neighbour_of(frame, index: int, stamp: float, anchor: int) -> list[FrameFace]:
+            anchor_rows = by_frame.get(anchor, [])
+            if params.face_tracking and not any(r.status == "ok" for r in anchor_rows):
+                return []  # no usable face at the anchor: no neighbour rows either
+            reference = seen_by_frame.get(anchor, ([], 0))
+            level = None if small_faces else finest - 1
+            faces, seen = faces_of(frame, reference, level, key=False)
+            return neighbour_rows(frame, index, stamp, anchor, faces, seen, anchor_rows, params,
+                                  encode)  # fmt: skip
+
         chunks = prefetch(stream)
         while True:
             t = time.perf_counter()
@@ -445,14 +460,10 @@ def process_video(
             for frame, index, stamp in zip(*chunk, strict=True):
                 anchor = stream.anchors.get(int(index))
                 if anchor is not None:  # a neighbour: matched to its sampled frame's faces
-                    anchor_rows = by_frame.get(anchor, [])
-                    if params.face_tracking and not any(r.status == "ok" for r in anchor_rows):
-                        continue  # no usable face at the anchor: no neighbour rows either
-                    reference = seen_by_frame.get(anchor, ([], 0))
-                    level = None if small_faces else finest - 1
-                    faces, seen = faces_of(frame, reference, level, key=False)
-                    rows += neighbour_rows(frame, int(index), float(stamp), anchor, faces, seen,
-                                           anchor_rows, params, encode)  # fmt: skip
+                    if anchor in by_frame:
+                        rows += neighbour_of(frame, int(index), float(stamp), anchor)
+                    else:  # decoded before its sampled frame (taken on the -offset side)
+                        pending.setdefault(anchor, []).append((frame, int(index), float(stamp)))
                     continue
                 probe = params.tile_probe_every
                 full = analyzer.tiling != "auto" or small_faces or probe <= 1 or step % probe == 0
@@ -472,6 +483,8 @@ def process_video(
                 last = seen_by_frame[int(index)] = (faces, seen)
                 rows += new
                 step += 1
+                for early in pending.pop(int(index), ()):
+                    rows += neighbour_of(*early, int(index))
     except MediaError as exc:
         return VideoFaces(status=exc.status, error=str(exc), info=None, backend=None)
     total = time.perf_counter() - t0

@@ -22,7 +22,8 @@ from tasks.progress import emit
 from tasks.resources import face_stage
 
 # Bump when the rows this stage writes change for the same inputs and parameters.
-STAGE_VERSION = "ingest-2"  # 2: tiled detection, identity tracks, face statuses
+STAGE_VERSION = "ingest-3"  # 2: tiled detection, identity tracks, face statuses;
+# 3: a neighbour decoded before its sampled frame gets its rows
 PART_ROWS = 4096  # face-crop rows per Parquet part (~100 KB each as PNG)
 ENTRY_COLUMNS = ("video_id", "path", "label", "split", "method", "source")
 
