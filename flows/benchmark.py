@@ -30,6 +30,7 @@ from flows.ingest_corpus import IngestConfig, ingest_corpus
 from flows.retrain_detector import DetectorSettings, SignalName, default_ingest, fit_on_videos
 from tasks.benchmark import combine_corpora, combined_id, report_benchmark, score_catalog_videos
 from tasks.data import video_table
+from tasks.progress import report
 
 LABEL_COLUMNS = ["video_id", "label", "method", "generator", "source"]
 
@@ -100,7 +101,9 @@ def benchmark(config: BenchmarkConfig) -> dict[str, Any]:
         if config.only_folds is not None and fold.index not in config.only_folds:
             continue
         t = time.monotonic()
-        print(f"fold {fold.index}: test sources {', '.join(fold.test_sources)}")
+        report(f"fold {fold.index + 1}/{len(plan)}: training on {len(fold.fit_ids)} reals "
+               f"({len(fold.calibrate_ids)} for calibration), testing {len(fold.test_real_ids)} "
+               f"reals of {', '.join(fold.test_sources)} and {len(fakes)} fakes")  # fmt: skip
         fused = fit_on_videos(catalog_root, config.name, videos, combined["face_crops"],
                               list(fold.fit_ids), list(fold.calibrate_ids), settings,
                               config.ingest)  # fmt: skip
@@ -125,6 +128,7 @@ def benchmark(config: BenchmarkConfig) -> dict[str, Any]:
         fold_rows.append(rows.assign(fold=fold.index))
         fold_info.append(info)
         timings[f"fold {fold.index}"] = time.monotonic() - t
+        report(f"fold {fold.index + 1}/{len(plan)} done in {timings[f'fold {fold.index}']:.0f} s")
     if not fold_rows:
         raise UsageError(f"no fold selected: only_folds={config.only_folds}, folds={config.folds}")
     rows = pd.concat(fold_rows, ignore_index=True).merge(

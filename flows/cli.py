@@ -44,6 +44,53 @@ def progress_bar(description: str, total: int | None, event: str = "video_done")
             unsubscribe()
 
 
+@contextmanager
+def run_logs_without(kinds: tuple[type[BaseException], ...]):
+    """While the block runs, Prefect's flow- and task-run loggers drop the records of a run
+    that failed with one of ``kinds``: the CLI prints such a user error as one ``error:``
+    line, and Prefect's record would put a traceback in front of it. Other failures keep
+    their records (a deployment, without the CLI, keeps all of them)."""
+    import logging
+
+    class DropUserErrors(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            exc = record.exc_info[1] if record.exc_info else None
+            return not isinstance(exc, kinds)
+
+    dropper = DropUserErrors()
+    loggers = [logging.getLogger(n) for n in ("prefect.flow_runs", "prefect.task_runs")]
+    for logger in loggers:
+        logger.addFilter(dropper)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(dropper)
+
+
+@contextmanager
+def stage_messages(stream=None):
+    """Write the job's ``tasks.progress.report`` lines to stderr while the block runs.
+
+    ``write``, not ``print``: inside a flow ``print`` becomes a log record the console hides
+    (see :mod:`tasks.progress`). A progress bar in front redirects ``sys.stderr`` so the
+    line lands above it; it is looked up at each line for that reason.
+    """
+    from tasks.progress import subscribe
+
+    def on_event(kind: str, payload: dict[str, Any]) -> None:
+        if kind == "message":
+            out = stream or sys.stderr
+            out.write(f"{payload.get('text', '')}\n")
+            out.flush()
+
+    unsubscribe = subscribe(on_event)
+    try:
+        yield
+    finally:
+        unsubscribe()
+
+
 def print_table(rows: list[dict[str, Any]], title: str) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -223,6 +270,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 def cmd_retrain(args: argparse.Namespace) -> int:
     from difffake_core.detector import PairSettings
     from difffake_core.ingest import IngestParams
+    from difffake_core.pairs import CombineOp, PairStrategy
     from flows.retrain_detector import RetrainConfig, retrain_detector
 
     config = RetrainConfig(
@@ -236,7 +284,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
             neighbour_offsets=(1,),
         ),  # fmt: skip
         preset=args.preset,
-        pairs=PairSettings(strategy=args.pairs, op=args.op),
+        pairs=PairSettings(strategy=PairStrategy(args.pairs), op=CombineOp(args.op)),
         anomaly_model=args.model,
         target_fpr=args.target_fpr,
         runtime=args.runtime,
@@ -653,9 +701,10 @@ def main(argv: list[str] | None = None) -> int:
     from tasks.prefect_server import install_server_guard
 
     install_server_guard()  # the ephemeral server ignores a terminal's Ctrl-C, dies with us
+    user_errors = (DiffFakeError, DatasetError, ValidationError)
     try:
         preflight(args)  # a read-only or full catalog / --out is found before any work
-        with interrupts_handled():
+        with interrupts_handled(), stage_messages(), run_logs_without(user_errors):
             return args.fn(args)
     except KeyboardInterrupt:  # the message was printed when it came
         exit_interrupted()

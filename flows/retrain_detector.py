@@ -33,6 +33,7 @@ from flows.ingest_corpus import IngestConfig, ingest_corpus
 from tasks.data import track_frames, video_table
 from tasks.detector import fit_detector
 from tasks.embed import embed_faces, make_embedding_pairs
+from tasks.progress import report
 from tasks.train import train_extractor_task
 
 # every registered signal (tests/unit/signals/test_signals.py checks the two agree)
@@ -135,6 +136,8 @@ def fit_on_videos(
     extractor = train_extractor_task(
         catalog_root, corpus, crops_version, fit_ids, settings.preset, settings.train_overrides
     )
+    if extractor.get("reused"):
+        report(f"{corpus}.extractor@{extractor['version']}: reused (same crops and settings)")
     emb_version = embed_faces(catalog_root, corpus, crops_version, extractor["version"],
                               settings.runtime)  # fmt: skip
     pairs_version = make_embedding_pairs(catalog_root, corpus, emb_version, settings.pairs)

@@ -31,6 +31,7 @@ from difffake_core.status import Status
 from difffake_core.training.checkpoint import load_extractor
 from tasks.data import usable_crops
 from tasks.embed import vectors_of
+from tasks.progress import report
 
 STAGE_VERSION = "detector-3"  # 2: fused signals; 3: calibrated int8 extractor inside
 INPUT_KINDS = ("extractor", "embeddings", "embedding_pairs", "face_crops")
@@ -131,6 +132,8 @@ def fit_detector(
             return [faces[v] for v in sorted(ids) if v in faces]
 
         data_versions = {r.name: r.version for r in inputs}
+        report(f"{dataset_name(corpus, 'detector')}: fitting {', '.join(settings.signals)} on "
+               f"{len(pick(fit_ids))} reals, calibrating on {len(pick(calibrate_ids))}")  # fmt: skip
         fitted = fit_core(pick(fit_ids), pick(calibrate_ids), settings, pick(fakes),
                           {**(card or {}), "corpus": corpus, "data_versions": data_versions})  # fmt: skip
         w.metadata.update(fitted.metadata)

@@ -16,6 +16,7 @@ from difffake_core.errors import ModelAssetError
 from difffake_core.faces.texture import crop_textures
 from difffake_core.signals import classifier_weights, head_logits
 from tasks.data import usable_crops
+from tasks.progress import report
 from tasks.runtime import embedder, extractor_dir
 
 STAGE_VERSION = "embed-5"  # 2: logit column; 3: videos parent, runtime fingerprinted;
@@ -45,6 +46,8 @@ def embed_faces(
         model, size = embedder(ckpt, runtime)
         head = extractor_head(ckpt)
         ids = df["video_id"].unique()
+        report(f"{dataset_name(corpus, 'embeddings')}: embedding {len(df)} crops of {len(ids)} "
+               f"videos ({getattr(model, 'name', runtime)} runtime)")  # fmt: skip
         for start in range(0, len(ids), VIDEOS_PER_PART):
             part = df[df["video_id"].isin(set(ids[start : start + VIDEOS_PER_PART]))]
             vectors = embed_crops(model, list(part["crop"]), size, batch_size)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,29 @@ from prefect.cache_policies import NO_CACHE
 from data_catalog import Catalog, DatasetRef, dataset_name, run_stage
 from data_catalog.stage import stage_fingerprint
 from difffake_core.errors import NotEnoughDataError
-from difffake_core.training import ConsoleProgress, get_preset, train_extractor
+from difffake_core.training import TrainEvent, get_preset, train_extractor
 from difffake_core.training.checkpoint import CARD_FILE, MODEL_FILE
 from tasks.data import crop_records, usable_crops
+from tasks.progress import report
 
 STAGE_VERSION = "extractor-2"  # 2: fingerprint of the stage helper
+
+
+class EpochReport:
+    """Training progress for whoever runs the job: one :func:`tasks.progress.report` line per
+    epoch (loss, validation AUC, seconds), none per batch."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._start = time.monotonic()
+
+    def __call__(self, event: TrainEvent) -> None:
+        if event.kind != "epoch":
+            return
+        now = time.monotonic()
+        report(f"{self.label}: epoch {event.epoch + 1}/{event.epochs}  loss {event.loss:.4f}  "
+               f"val AUC {event.val_auc:.4f}  ({now - self._start:.0f} s)")  # fmt: skip
+        self._start = now
 
 
 @task(name="train_extractor", cache_policy=NO_CACHE)
@@ -48,8 +67,11 @@ def train_extractor_task(
                 f"got {df['video_id'].nunique()}"
             )
         training_data = {crops.name: face_crops_version, "videos": len(set(df["video_id"]))}
+        report(f"{dataset_name(corpus, 'extractor')}: training {config.backbone} "
+               f"({preset}) on {len(df)} crops of {training_data['videos']} real videos")  # fmt: skip
         result = train_extractor(crop_records(df), config, Path(work.path),
-                                 progress=ConsoleProgress(), training_data=training_data)  # fmt: skip
+                                 progress=EpochReport(dataset_name(corpus, "extractor")),
+                                 training_data=training_data)  # fmt: skip
         w.metadata.update(val_auc=result.val_auc, train_seconds=result.seconds,
                           history=result.history, crops=len(df))  # fmt: skip
         for f in (MODEL_FILE, CARD_FILE):
