@@ -27,6 +27,7 @@ torch's throughput for EfficientNet-Lite0 at batch 32 on 2 cores
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import logging
@@ -243,6 +244,26 @@ def calibration_digest(calibration: np.ndarray) -> str:
     return digest.hexdigest()[:12]
 
 
+@contextlib.contextmanager
+def _without_preprocess_advice():
+    """Drop onnxruntime's root-logger advice to run its pre-processing (shape inference,
+    graph fusion) before quantising: our export already folds batch norm into the
+    convolutions (the graph is Conv, Clip, Add and pooling), so it would change nothing, and
+    the advice reached every ``retrain``'s console twice."""
+
+    class _Drop(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "pre-processing before quantization" not in record.getMessage()
+
+    drop = _Drop()
+    root = logging.getLogger()
+    root.addFilter(drop)
+    try:
+        yield
+    finally:
+        root.removeFilter(drop)
+
+
 def quantize_onnx(
     fp32_path: str | os.PathLike,
     out_path: str | os.PathLike,
@@ -296,12 +317,13 @@ def quantize_onnx(
         formats = {"qdq": QuantFormat.QDQ, "qoperator": QuantFormat.QOperator}
         methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
                    "entropy": CalibrationMethod.Entropy}  # fmt: skip
-        quantize_static(
-            str(fp32_path), str(tmp), _Reader(), quant_format=formats[quant_format],
-            per_channel=per_channel, weight_type=QuantType.QInt8,
-            activation_type=QuantType.QUInt8, calibrate_method=methods[calibrate_method],
-            nodes_to_exclude=list(exclude),
-        )  # fmt: skip
+        with _without_preprocess_advice():
+            quantize_static(
+                str(fp32_path), str(tmp), _Reader(), quant_format=formats[quant_format],
+                per_channel=per_channel, weight_type=QuantType.QInt8,
+                activation_type=QuantType.QUInt8, calibrate_method=methods[calibrate_method],
+                nodes_to_exclude=list(exclude),
+            )  # fmt: skip
     os.replace(tmp, out_path)
     return out_path
 
