@@ -48,8 +48,9 @@ def progress_bar(description: str, total: int | None, event: str = "video_done")
 def run_logs_without(kinds: tuple[type[BaseException], ...]):
     """While the block runs, Prefect's flow- and task-run loggers drop the records of a run
     that failed with one of ``kinds``: the CLI prints such a user error as one ``error:``
-    line, and Prefect's record would put a traceback in front of it. Other failures keep
-    their records (a deployment, without the CLI, keeps all of them)."""
+    line (one a flow handles becomes a row's status), and Prefect's record would put a
+    traceback in front of it. Other failures keep their records (a deployment, without the
+    CLI, keeps all of them)."""
     import logging
 
     class DropUserErrors(logging.Filter):
