@@ -13,6 +13,7 @@ from data_catalog.schemas import EMBEDDING_PAIRS, EMBEDDINGS
 from difffake_core.detector import PairSettings, video_pairs
 from difffake_core.embedding import embed_crops
 from difffake_core.errors import ModelAssetError
+from difffake_core.faces.crop import decode_crop
 from difffake_core.faces.texture import crop_textures
 from difffake_core.signals import classifier_weights, head_logits
 from tasks.data import usable_crops
@@ -50,16 +51,32 @@ def embed_faces(
                f"videos ({getattr(model, 'name', runtime)} runtime)")  # fmt: skip
         for start in range(0, len(ids), VIDEOS_PER_PART):
             part = df[df["video_id"].isin(set(ids[start : start + VIDEOS_PER_PART]))]
-            vectors = embed_crops(model, list(part["crop"]), size, batch_size)
+            vectors, texture = embed_and_measure(model, part, size, batch_size)
             logits = head_logits(vectors, *head) if head else None
-            texture = crop_textures(list(part["crop"]), np.stack(part["landmarks"].to_numpy()),
-                                    measure=part["anchor_frame"].isna().to_numpy())  # fmt: skip
             w.write(embeddings_table(part, videos.loc[part["video_id"]], vectors, logits,
                                      extractor_version, texture))  # fmt: skip
 
     out = run_stage(catalog, dataset_name(corpus, "embeddings"), STAGE_VERSION,
                     [crops, extractor, videos_ref], {"runtime": runtime}, build)  # fmt: skip
     return out.ref.version
+
+
+def embed_and_measure(
+    model, part: pd.DataFrame, size: int, batch_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings ``(N, D)`` of a non-empty face-crops slice and the texture features
+    ``(N, F)`` of its sampled crops (NaN rows on neighbours), each crop's PNG decoded once
+    for both, in batches of ``batch_size``."""
+    crops = part["crop"].to_numpy()
+    landmarks = np.stack(part["landmarks"].to_numpy())
+    sampled = part["anchor_frame"].isna().to_numpy()
+    vectors, texture = [], []
+    for start in range(0, len(part), batch_size):
+        stop = start + batch_size
+        images = [decode_crop(c) for c in crops[start:stop]]
+        vectors.append(embed_crops(model, images, size, batch_size))
+        texture.append(crop_textures(images, landmarks[start:stop], measure=sampled[start:stop]))
+    return np.concatenate(vectors), np.concatenate(texture)
 
 
 def embeddings_table(
